@@ -1,0 +1,135 @@
+//! `aws_internet_gateway`: an internet gateway attached to one VPC.
+
+use super::{aws_error, deleted, live, owned_addr, owner_filters, prop_str, tag_spec, Clients};
+use crate::model::schema::{Field, Kind, Schema};
+use crate::model::{Addr, Props, Value};
+use crate::provider::{Live, Provider, ProviderError, Scope};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::ResourceType;
+
+pub static SCHEMA: Schema = Schema {
+    type_name: "aws_internet_gateway",
+    doc: "An internet gateway attached to a VPC.",
+    fields: &[Field {
+        required: true,
+        force_new: true,
+        ..Field::new("vpc_id", Kind::Str, "the VPC to attach to, e.g. ${vpc.id}")
+    }],
+    attributes: &["id"],
+};
+
+pub struct InternetGateway {
+    ec2: aws_sdk_ec2::Client,
+}
+
+impl InternetGateway {
+    pub fn new(c: &Clients) -> Self {
+        InternetGateway { ec2: c.ec2.clone() }
+    }
+}
+
+#[async_trait]
+impl Provider for InternetGateway {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
+        let igws: Vec<_> = self
+            .ec2
+            .describe_internet_gateways()
+            .set_filters(Some(owner_filters(scope)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| aws_error("DescribeInternetGateways", e))?;
+        Ok(igws
+            .into_iter()
+            .filter_map(|g| {
+                let addr = owned_addr(scope, g.tags())?;
+                let id = g.internet_gateway_id()?;
+                let vpc = g
+                    .attachments()
+                    .iter()
+                    .find_map(|a| a.vpc_id())
+                    .map(str::to_string);
+                let props = Props::from([(
+                    "vpc_id".to_string(),
+                    vpc.clone().map(Value::Str).unwrap_or(Value::Null),
+                )]);
+                Some(live(addr, id, props, vpc.into_iter().collect(), &[]))
+            })
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        scope: &Scope,
+        addr: &Addr,
+        props: &Props,
+    ) -> Result<Live, ProviderError> {
+        let out = self
+            .ec2
+            .create_internet_gateway()
+            .tag_specifications(tag_spec(scope, addr, ResourceType::InternetGateway))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateInternetGateway", e))?;
+        let id = out
+            .internet_gateway()
+            .and_then(|g| g.internet_gateway_id())
+            .unwrap_or_default()
+            .to_string();
+        let vpc = prop_str(props, "vpc_id");
+        self.ec2
+            .attach_internet_gateway()
+            .internet_gateway_id(&id)
+            .vpc_id(vpc)
+            .send()
+            .await
+            .map_err(|e| aws_error("AttachInternetGateway", e))?;
+        Ok(live(
+            addr.clone(),
+            &id,
+            props.clone(),
+            vec![vpc.to_string()],
+            &[],
+        ))
+    }
+
+    async fn update(&self, _scope: &Scope, props: &Props, l: &Live) -> Result<Live, ProviderError> {
+        // The only field forces replacement; nothing changes in place.
+        let mut next = l.clone();
+        next.props = props.clone();
+        Ok(next)
+    }
+
+    async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
+        if let Some(vpc) = l.props.get("vpc_id").and_then(Value::as_str) {
+            deleted(
+                "DetachInternetGateway",
+                self.ec2
+                    .detach_internet_gateway()
+                    .internet_gateway_id(&l.id)
+                    .vpc_id(vpc)
+                    .send()
+                    .await,
+            )?;
+        }
+        deleted(
+            "DeleteInternetGateway",
+            self.ec2
+                .delete_internet_gateway()
+                .internet_gateway_id(&l.id)
+                .send()
+                .await,
+        )
+    }
+
+    /// AWS refuses to detach a gateway while the VPC has mapped public addresses.
+    fn delete_after(&self) -> &'static [&'static str] {
+        &["aws_nat_gateway", "aws_eip"]
+    }
+}

@@ -1,0 +1,175 @@
+//! `aws_nat_gateway`: a public NAT gateway in a public subnet with an Elastic IP. Creation
+//! and deletion wait for AWS to finish (up to 10 minutes, as AWS documents).
+
+use super::{aws_error, deleted, live, owned_addr, owner_filters, prop_str, tag_spec, Clients};
+use crate::model::schema::{Field, Kind, Schema};
+use crate::model::{Addr, Props, Value};
+use crate::provider::{Live, Provider, ProviderError, Scope};
+use async_trait::async_trait;
+use aws_sdk_ec2::client::Waiters;
+use aws_sdk_ec2::types::{Filter, ResourceType};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const TIMEOUT: Duration = Duration::from_secs(600);
+
+pub static SCHEMA: Schema = Schema {
+    type_name: "aws_nat_gateway",
+    doc: "A public NAT gateway.",
+    fields: &[
+        Field {
+            required: true,
+            force_new: true,
+            ..Field::new(
+                "subnet_id",
+                Kind::Str,
+                "a public subnet, e.g. ${public_subnet[each.key].id}",
+            )
+        },
+        Field {
+            required: true,
+            force_new: true,
+            ..Field::new(
+                "allocation_id",
+                Kind::Str,
+                "the Elastic IP, e.g. ${nat_eip[each.key].id}",
+            )
+        },
+    ],
+    attributes: &["id"],
+};
+
+pub struct NatGateway {
+    ec2: aws_sdk_ec2::Client,
+}
+
+impl NatGateway {
+    pub fn new(c: &Clients) -> Self {
+        NatGateway { ec2: c.ec2.clone() }
+    }
+}
+
+#[async_trait]
+impl Provider for NatGateway {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
+        // Deleted gateways stay visible for about an hour: only live states count.
+        let state = Filter::builder()
+            .name("state")
+            .values("pending")
+            .values("available")
+            .build();
+        let mut filters = owner_filters(scope);
+        filters.push(state);
+        let nats: Vec<_> = self
+            .ec2
+            .describe_nat_gateways()
+            .set_filter(Some(filters))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| aws_error("DescribeNatGateways", e))?;
+        Ok(nats
+            .into_iter()
+            .filter_map(|n| {
+                let addr = owned_addr(scope, n.tags())?;
+                let id = n.nat_gateway_id()?;
+                let subnet = n.subnet_id().unwrap_or_default().to_string();
+                let alloc = n
+                    .nat_gateway_addresses()
+                    .iter()
+                    .find_map(|a| a.allocation_id())
+                    .unwrap_or_default()
+                    .to_string();
+                let props = Props::from([
+                    ("subnet_id".to_string(), Value::Str(subnet.clone())),
+                    ("allocation_id".to_string(), Value::Str(alloc.clone())),
+                ]);
+                Some(live(addr, id, props, vec![subnet, alloc], &[]))
+            })
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        scope: &Scope,
+        addr: &Addr,
+        props: &Props,
+    ) -> Result<Live, ProviderError> {
+        // The token makes the SDK's own retries of this call idempotent.
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let token = format!("{}-{nanos}", scope.name_for(addr));
+        let token: String = token
+            .chars()
+            .rev()
+            .take(64)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let (subnet, alloc) = (
+            prop_str(props, "subnet_id"),
+            prop_str(props, "allocation_id"),
+        );
+        let out = self
+            .ec2
+            .create_nat_gateway()
+            .subnet_id(subnet)
+            .allocation_id(alloc)
+            .client_token(token)
+            .tag_specifications(tag_spec(scope, addr, ResourceType::Natgateway))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateNatGateway", e))?;
+        let id = out
+            .nat_gateway()
+            .and_then(|n| n.nat_gateway_id())
+            .unwrap_or_default()
+            .to_string();
+        self.ec2
+            .wait_until_nat_gateway_available()
+            .nat_gateway_ids(&id)
+            .wait(TIMEOUT)
+            .await
+            .map_err(|e| ProviderError::new("wait for NAT gateway available", e.to_string()))?;
+        Ok(live(
+            addr.clone(),
+            &id,
+            props.clone(),
+            vec![subnet.to_string(), alloc.to_string()],
+            &[],
+        ))
+    }
+
+    async fn update(&self, _scope: &Scope, props: &Props, l: &Live) -> Result<Live, ProviderError> {
+        let mut next = l.clone();
+        next.props = props.clone();
+        Ok(next)
+    }
+
+    async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
+        deleted(
+            "DeleteNatGateway",
+            self.ec2
+                .delete_nat_gateway()
+                .nat_gateway_id(&l.id)
+                .send()
+                .await,
+        )?;
+        // Its Elastic IP and the internet gateway can only go once it is gone.
+        self.ec2
+            .wait_until_nat_gateway_deleted()
+            .nat_gateway_ids(&l.id)
+            .wait(TIMEOUT)
+            .await
+            .map_err(|e| ProviderError::new("wait for NAT gateway deleted", e.to_string()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,346 @@
+//! `aws_route_table`: a route table with its routes and subnet associations (both
+//! untaggable, so they are fields of the table and diffed as such).
+
+use super::{aws_error, deleted, live, owned_addr, owner_filters, prop_str, tag_spec, Clients};
+use crate::config::{Diagnostic, Resource, Stack};
+use crate::model::schema::{Default, Field, Kind, Schema};
+use crate::model::{Addr, Props, Value};
+use crate::provider::{Live, Provider, ProviderError, Scope};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{ResourceType, RouteOrigin};
+use std::collections::BTreeMap;
+
+static ROUTE: &[Field] = &[
+    Field {
+        required: true,
+        ..Field::new("destination_cidr_block", Kind::Cidr, "e.g. 0.0.0.0/0")
+    },
+    Field::new(
+        "gateway_id",
+        Kind::Str,
+        "an internet gateway, e.g. ${igw.id}",
+    ),
+    Field::new(
+        "nat_gateway_id",
+        Kind::Str,
+        "a NAT gateway, e.g. ${nat[each.key].id}",
+    ),
+];
+
+pub static SCHEMA: Schema = Schema {
+    type_name: "aws_route_table",
+    doc: "A route table, its routes and the subnets associated with it.",
+    fields: &[
+        Field {
+            required: true,
+            force_new: true,
+            ..Field::new("vpc_id", Kind::Str, "the VPC, e.g. ${vpc.id}")
+        },
+        Field {
+            default: Some(Default::EmptyList),
+            ..Field::new(
+                "routes",
+                Kind::List(&Kind::Object(ROUTE)),
+                "routes besides the VPC's local route",
+            )
+        },
+        Field {
+            default: Some(Default::EmptyList),
+            ..Field::new(
+                "subnet_ids",
+                Kind::List(&Kind::Str),
+                "subnets that use this table, e.g. ${public_subnet[*].id}",
+            )
+        },
+    ],
+    attributes: &["id"],
+};
+
+pub struct RouteTable {
+    ec2: aws_sdk_ec2::Client,
+}
+
+impl RouteTable {
+    pub fn new(c: &Clients) -> Self {
+        RouteTable { ec2: c.ec2.clone() }
+    }
+
+    async fn add_route(&self, id: &str, route: &Value, replace: bool) -> Result<(), ProviderError> {
+        let m = route.as_map().cloned().unwrap_or_default();
+        let get = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
+        if replace {
+            self.ec2
+                .replace_route()
+                .route_table_id(id)
+                .set_destination_cidr_block(get("destination_cidr_block"))
+                .set_gateway_id(get("gateway_id"))
+                .set_nat_gateway_id(get("nat_gateway_id"))
+                .send()
+                .await
+                .map_err(|e| aws_error("ReplaceRoute", e))?;
+        } else {
+            self.ec2
+                .create_route()
+                .route_table_id(id)
+                .set_destination_cidr_block(get("destination_cidr_block"))
+                .set_gateway_id(get("gateway_id"))
+                .set_nat_gateway_id(get("nat_gateway_id"))
+                .send()
+                .await
+                .map_err(|e| aws_error("CreateRoute", e))?;
+        }
+        Ok(())
+    }
+
+    /// Bring routes and associations of table `id` from `have` to `want`.
+    async fn converge(
+        &self,
+        id: &str,
+        want: &Props,
+        have: &Props,
+        assoc: &BTreeMap<String, Value>,
+    ) -> Result<BTreeMap<String, Value>, ProviderError> {
+        let routes = |p: &Props| -> BTreeMap<String, Value> {
+            p.get("routes")
+                .and_then(Value::as_list)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|r| {
+                    Some((
+                        r.as_map()?
+                            .get("destination_cidr_block")?
+                            .as_str()?
+                            .to_string(),
+                        r.clone(),
+                    ))
+                })
+                .collect()
+        };
+        let (want_routes, have_routes) = (routes(want), routes(have));
+        for (dest, r) in &want_routes {
+            match have_routes.get(dest) {
+                Some(h) if h == r => {}
+                Some(_) => self.add_route(id, r, true).await?,
+                None => self.add_route(id, r, false).await?,
+            }
+        }
+        for dest in have_routes.keys().filter(|d| !want_routes.contains_key(*d)) {
+            deleted(
+                "DeleteRoute",
+                self.ec2
+                    .delete_route()
+                    .route_table_id(id)
+                    .destination_cidr_block(dest)
+                    .send()
+                    .await,
+            )?;
+        }
+        let subnets = |p: &Props| -> Vec<String> {
+            p.get("subnet_ids")
+                .and_then(Value::as_list)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        };
+        let want_subnets = subnets(want);
+        let mut assoc = assoc.clone();
+        for s in subnets(have).iter().filter(|s| !want_subnets.contains(s)) {
+            if let Some(a) = assoc.remove(s).and_then(|a| a.as_str().map(str::to_string)) {
+                deleted(
+                    "DisassociateRouteTable",
+                    self.ec2
+                        .disassociate_route_table()
+                        .association_id(a)
+                        .send()
+                        .await,
+                )?;
+            }
+        }
+        for s in &want_subnets {
+            if assoc.contains_key(s) {
+                continue;
+            }
+            let out = self
+                .ec2
+                .associate_route_table()
+                .route_table_id(id)
+                .subnet_id(s)
+                .send()
+                .await
+                .map_err(|e| aws_error("AssociateRouteTable", e))?;
+            assoc.insert(
+                s.clone(),
+                Value::Str(out.association_id().unwrap_or_default().to_string()),
+            );
+        }
+        Ok(assoc)
+    }
+}
+
+fn associations(l: &Live) -> BTreeMap<String, Value> {
+    l.outputs
+        .get("associations")
+        .and_then(Value::as_map)
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[async_trait]
+impl Provider for RouteTable {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    fn check(&self, r: &Resource, _stack: &Stack) -> Vec<Diagnostic> {
+        let routes = r
+            .props
+            .get("routes")
+            .and_then(Value::as_list)
+            .unwrap_or_default();
+        let pos = r.field_pos.get("routes").cloned().unwrap_or(r.pos.clone());
+        routes
+            .iter()
+            .filter_map(Value::as_map)
+            .filter(|m| m.contains_key("gateway_id") == m.contains_key("nat_gateway_id"))
+            .map(|_| {
+                Diagnostic::new(
+                    pos.clone(),
+                    format!("a route of `{}` needs exactly one target", r.addr),
+                )
+                .hint("set either `gateway_id` or `nat_gateway_id`")
+            })
+            .collect()
+    }
+
+    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
+        let tables: Vec<_> = self
+            .ec2
+            .describe_route_tables()
+            .set_filters(Some(owner_filters(scope)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| aws_error("DescribeRouteTables", e))?;
+        Ok(tables
+            .into_iter()
+            .filter_map(|t| {
+                let addr = owned_addr(scope, t.tags())?;
+                let id = t.route_table_id()?;
+                let vpc = t.vpc_id().unwrap_or_default().to_string();
+                let mut refs = vec![vpc.clone()];
+                let routes: Vec<Value> = t
+                    .routes()
+                    .iter()
+                    .filter(|r| r.origin() == Some(&RouteOrigin::CreateRoute))
+                    .filter_map(|r| {
+                        let mut m = BTreeMap::new();
+                        m.insert(
+                            "destination_cidr_block".to_string(),
+                            Value::Str(r.destination_cidr_block()?.to_string()),
+                        );
+                        if let Some(g) = r.gateway_id().filter(|g| *g != "local") {
+                            m.insert("gateway_id".to_string(), Value::Str(g.to_string()));
+                        }
+                        if let Some(n) = r.nat_gateway_id() {
+                            m.insert("nat_gateway_id".to_string(), Value::Str(n.to_string()));
+                        }
+                        Some(Value::Map(m))
+                    })
+                    .collect();
+                let mut assoc = BTreeMap::new();
+                for a in t.associations() {
+                    if let (Some(s), Some(aid), false) = (
+                        a.subnet_id(),
+                        a.route_table_association_id(),
+                        a.main().unwrap_or(false),
+                    ) {
+                        assoc.insert(s.to_string(), Value::Str(aid.to_string()));
+                    }
+                }
+                refs.extend(assoc.keys().cloned());
+                let props = Props::from([
+                    ("vpc_id".to_string(), Value::Str(vpc)),
+                    ("routes".to_string(), Value::List(routes)),
+                    (
+                        "subnet_ids".to_string(),
+                        Value::List(assoc.keys().map(|s| Value::Str(s.clone())).collect()),
+                    ),
+                ]);
+                Some(live(
+                    addr,
+                    id,
+                    props,
+                    refs,
+                    &[("associations", Value::Map(assoc))],
+                ))
+            })
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        scope: &Scope,
+        addr: &Addr,
+        props: &Props,
+    ) -> Result<Live, ProviderError> {
+        let vpc = prop_str(props, "vpc_id");
+        let out = self
+            .ec2
+            .create_route_table()
+            .vpc_id(vpc)
+            .tag_specifications(tag_spec(scope, addr, ResourceType::RouteTable))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateRouteTable", e))?;
+        let id = out
+            .route_table()
+            .and_then(|t| t.route_table_id())
+            .unwrap_or_default()
+            .to_string();
+        let assoc = self
+            .converge(&id, props, &Props::new(), &BTreeMap::new())
+            .await?;
+        Ok(live(
+            addr.clone(),
+            &id,
+            props.clone(),
+            vec![vpc.to_string()],
+            &[("associations", Value::Map(assoc))],
+        ))
+    }
+
+    async fn update(&self, _scope: &Scope, props: &Props, l: &Live) -> Result<Live, ProviderError> {
+        let assoc = self
+            .converge(&l.id, props, &l.props, &associations(l))
+            .await?;
+        let mut next = l.clone();
+        next.props = props.clone();
+        next.outputs
+            .insert("associations".into(), Value::Map(assoc));
+        Ok(next)
+    }
+
+    async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
+        for a in associations(l).values().filter_map(Value::as_str) {
+            deleted(
+                "DisassociateRouteTable",
+                self.ec2
+                    .disassociate_route_table()
+                    .association_id(a)
+                    .send()
+                    .await,
+            )?;
+        }
+        deleted(
+            "DeleteRouteTable",
+            self.ec2
+                .delete_route_table()
+                .route_table_id(&l.id)
+                .send()
+                .await,
+        )
+    }
+}

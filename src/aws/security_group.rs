@@ -1,0 +1,390 @@
+//! `aws_security_group`: a security group and its ingress/egress rules. A rule admits one
+//! source: a CIDR block or another security group (the ALB -> app -> database chain).
+
+use super::{aws_error, deleted, live, owned_addr, owner_filters, prop_str, tag_spec, Clients};
+use crate::config::{Diagnostic, Resource, Stack};
+use crate::model::schema::{Default, Field, Kind, Schema};
+use crate::model::{Addr, Props, Value};
+use crate::provider::{Live, Provider, ProviderError, Scope};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
+use std::collections::BTreeMap;
+
+static RULE: &[Field] = &[
+    Field {
+        required: true,
+        ..Field::new(
+            "protocol",
+            Kind::OneOf(&["tcp", "udp", "icmp", "-1"]),
+            "tcp, udp, icmp, or -1 for all",
+        )
+    },
+    Field::new("from_port", Kind::Int, "first port (omit for protocol -1)"),
+    Field::new("to_port", Kind::Int, "last port (omit for protocol -1)"),
+    Field::new(
+        "cidr",
+        Kind::Cidr,
+        "source (ingress) or destination (egress) range",
+    ),
+    Field::new(
+        "security_group_id",
+        Kind::Str,
+        "source or destination group, e.g. ${alb_sg.id}",
+    ),
+    Field {
+        default: Some(Default::Str("")),
+        ..Field::new("description", Kind::Str, "why the rule exists")
+    },
+];
+
+pub static SCHEMA: Schema = Schema {
+    type_name: "aws_security_group",
+    doc: "A VPC security group with its rules.",
+    fields: &[
+        Field {
+            required: true,
+            force_new: true,
+            ..Field::new("vpc_id", Kind::Str, "the VPC, e.g. ${vpc.id}")
+        },
+        Field {
+            force_new: true,
+            default: Some(Default::Str("Managed by bandup-infra")),
+            ..Field::new(
+                "description",
+                Kind::Str,
+                "shown in the console; AWS cannot change it in place",
+            )
+        },
+        Field {
+            default: Some(Default::EmptyList),
+            ..Field::new("ingress", Kind::List(&Kind::Object(RULE)), "inbound rules")
+        },
+        Field::new(
+            "egress",
+            Kind::List(&Kind::Object(RULE)),
+            "outbound rules; when omitted AWS's default allow-all egress is left alone",
+        ),
+    ],
+    attributes: &["id"],
+};
+
+pub struct SecurityGroup {
+    ec2: aws_sdk_ec2::Client,
+}
+
+impl SecurityGroup {
+    pub fn new(c: &Clients) -> Self {
+        SecurityGroup { ec2: c.ec2.clone() }
+    }
+
+    async fn authorize(
+        &self,
+        id: &str,
+        egress: bool,
+        rules: &[Value],
+    ) -> Result<(), ProviderError> {
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let perms = Some(rules.iter().map(permission).collect());
+        if egress {
+            self.ec2
+                .authorize_security_group_egress()
+                .group_id(id)
+                .set_ip_permissions(perms)
+                .send()
+                .await
+                .map_err(|e| aws_error("AuthorizeSecurityGroupEgress", e))?;
+        } else {
+            self.ec2
+                .authorize_security_group_ingress()
+                .group_id(id)
+                .set_ip_permissions(perms)
+                .send()
+                .await
+                .map_err(|e| aws_error("AuthorizeSecurityGroupIngress", e))?;
+        }
+        Ok(())
+    }
+
+    async fn revoke(&self, id: &str, egress: bool, rules: &[Value]) -> Result<(), ProviderError> {
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let perms = Some(rules.iter().map(permission).collect());
+        if egress {
+            deleted(
+                "RevokeSecurityGroupEgress",
+                self.ec2
+                    .revoke_security_group_egress()
+                    .group_id(id)
+                    .set_ip_permissions(perms)
+                    .send()
+                    .await,
+            )
+        } else {
+            deleted(
+                "RevokeSecurityGroupIngress",
+                self.ec2
+                    .revoke_security_group_ingress()
+                    .group_id(id)
+                    .set_ip_permissions(perms)
+                    .send()
+                    .await,
+            )
+        }
+    }
+
+    /// Revoke what is no longer wanted, then authorize what is new.
+    async fn converge(&self, id: &str, want: &Props, have: &Props) -> Result<(), ProviderError> {
+        for (field, egress) in [("ingress", false), ("egress", true)] {
+            let Some(w) = want.get(field).and_then(Value::as_list) else {
+                continue;
+            };
+            let h = have.get(field).and_then(Value::as_list).unwrap_or_default();
+            let gone: Vec<Value> = h.iter().filter(|r| !w.contains(r)).cloned().collect();
+            let new: Vec<Value> = w.iter().filter(|r| !h.contains(r)).cloned().collect();
+            self.revoke(id, egress, &gone).await?;
+            self.authorize(id, egress, &new).await?;
+        }
+        Ok(())
+    }
+}
+
+/// One rule of ours as an AWS permission.
+fn permission(rule: &Value) -> IpPermission {
+    let m = rule.as_map().cloned().unwrap_or_default();
+    let s = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
+    let port = |k: &str| {
+        m.get(k)
+            .and_then(Value::as_int)
+            .and_then(|p| i32::try_from(p).ok())
+    };
+    let desc = s("description").filter(|d| !d.is_empty());
+    let mut p = IpPermission::builder()
+        .set_ip_protocol(s("protocol"))
+        .set_from_port(port("from_port"))
+        .set_to_port(port("to_port"));
+    if let Some(c) = s("cidr") {
+        p = p.ip_ranges(
+            IpRange::builder()
+                .cidr_ip(c)
+                .set_description(desc.clone())
+                .build(),
+        );
+    }
+    if let Some(g) = s("security_group_id") {
+        p = p.user_id_group_pairs(
+            UserIdGroupPair::builder()
+                .group_id(g)
+                .set_description(desc)
+                .build(),
+        );
+    }
+    p.build()
+}
+
+/// AWS permissions as our rules: one rule per (permission, source).
+fn rules(perms: &[IpPermission]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for p in perms {
+        let mut base = BTreeMap::new();
+        base.insert(
+            "protocol".to_string(),
+            Value::Str(p.ip_protocol().unwrap_or("-1").to_string()),
+        );
+        if p.ip_protocol() != Some("-1") {
+            if let Some(f) = p.from_port() {
+                base.insert("from_port".to_string(), Value::Int(f.into()));
+            }
+            if let Some(t) = p.to_port() {
+                base.insert("to_port".to_string(), Value::Int(t.into()));
+            }
+        }
+        for r in p.ip_ranges() {
+            let mut m = base.clone();
+            m.insert(
+                "cidr".into(),
+                Value::Str(r.cidr_ip().unwrap_or_default().to_string()),
+            );
+            m.insert(
+                "description".into(),
+                Value::Str(r.description().unwrap_or_default().to_string()),
+            );
+            out.push(Value::Map(m));
+        }
+        for g in p.user_id_group_pairs() {
+            let mut m = base.clone();
+            m.insert(
+                "security_group_id".into(),
+                Value::Str(g.group_id().unwrap_or_default().to_string()),
+            );
+            m.insert(
+                "description".into(),
+                Value::Str(g.description().unwrap_or_default().to_string()),
+            );
+            out.push(Value::Map(m));
+        }
+    }
+    out
+}
+
+/// The groups a group's rules point at: it must be deleted before them.
+fn group_refs(props: &Props) -> Vec<String> {
+    ["ingress", "egress"]
+        .iter()
+        .flat_map(|f| props.get(*f).and_then(Value::as_list).unwrap_or_default())
+        .filter_map(|r| {
+            r.as_map()?
+                .get("security_group_id")?
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Provider for SecurityGroup {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    fn check(&self, r: &Resource, _stack: &Stack) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        for field in ["ingress", "egress"] {
+            let pos = r.field_pos.get(field).cloned().unwrap_or(r.pos.clone());
+            for rule in r
+                .props
+                .get(field)
+                .and_then(Value::as_list)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(Value::as_map)
+            {
+                if rule.contains_key("cidr") == rule.contains_key("security_group_id") {
+                    out.push(
+                        Diagnostic::new(
+                            pos.clone(),
+                            format!("a rule in `{}` {field} needs exactly one source", r.addr),
+                        )
+                        .hint("set either `cidr` or `security_group_id`"),
+                    );
+                }
+                let all = rule.get("protocol").and_then(Value::as_str) == Some("-1");
+                let ports = rule.contains_key("from_port") && rule.contains_key("to_port");
+                if all == (rule.contains_key("from_port") || rule.contains_key("to_port"))
+                    || (!all && !ports)
+                {
+                    let hint = if all {
+                        "protocol -1 covers every port: remove from_port and to_port"
+                    } else {
+                        "set both from_port and to_port"
+                    };
+                    out.push(
+                        Diagnostic::new(
+                            pos.clone(),
+                            format!(
+                                "a rule in `{}` {field} has wrong ports for its protocol",
+                                r.addr
+                            ),
+                        )
+                        .hint(hint),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
+        let groups: Vec<_> = self
+            .ec2
+            .describe_security_groups()
+            .set_filters(Some(owner_filters(scope)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| aws_error("DescribeSecurityGroups", e))?;
+        Ok(groups
+            .into_iter()
+            .filter_map(|g| {
+                let addr = owned_addr(scope, g.tags())?;
+                let id = g.group_id()?;
+                let vpc = g.vpc_id().unwrap_or_default().to_string();
+                let props = Props::from([
+                    ("vpc_id".to_string(), Value::Str(vpc.clone())),
+                    (
+                        "description".to_string(),
+                        Value::Str(g.description().unwrap_or_default().to_string()),
+                    ),
+                    (
+                        "ingress".to_string(),
+                        Value::List(rules(g.ip_permissions())),
+                    ),
+                    (
+                        "egress".to_string(),
+                        Value::List(rules(g.ip_permissions_egress())),
+                    ),
+                ]);
+                let mut refs = vec![vpc];
+                refs.extend(group_refs(&props));
+                Some(live(addr, id, props, refs, &[]))
+            })
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        scope: &Scope,
+        addr: &Addr,
+        props: &Props,
+    ) -> Result<Live, ProviderError> {
+        let vpc = prop_str(props, "vpc_id");
+        let out = self
+            .ec2
+            .create_security_group()
+            .group_name(scope.name_for(addr))
+            .description(prop_str(props, "description"))
+            .vpc_id(vpc)
+            .tag_specifications(tag_spec(scope, addr, ResourceType::SecurityGroup))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateSecurityGroup", e))?;
+        let id = out.group_id().unwrap_or_default().to_string();
+        // A new group allows all egress; declared egress replaces that default.
+        let fresh = Props::from([(
+            "egress".to_string(),
+            Value::List(vec![Value::Map(BTreeMap::from([
+                ("protocol".to_string(), Value::Str("-1".into())),
+                ("cidr".to_string(), Value::Str("0.0.0.0/0".into())),
+                ("description".to_string(), Value::Str(String::new())),
+            ]))]),
+        )]);
+        self.converge(&id, props, &fresh).await?;
+        let mut refs = vec![vpc.to_string()];
+        refs.extend(group_refs(props));
+        Ok(live(addr.clone(), &id, props.clone(), refs, &[]))
+    }
+
+    async fn update(&self, _scope: &Scope, props: &Props, l: &Live) -> Result<Live, ProviderError> {
+        self.converge(&l.id, props, &l.props).await?;
+        let mut next = l.clone();
+        next.props = props.clone();
+        next.refs = vec![prop_str(props, "vpc_id").to_string()];
+        next.refs.extend(group_refs(props));
+        Ok(next)
+    }
+
+    async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
+        deleted(
+            "DeleteSecurityGroup",
+            self.ec2
+                .delete_security_group()
+                .group_id(&l.id)
+                .send()
+                .await,
+        )
+    }
+}

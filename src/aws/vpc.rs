@@ -1,0 +1,196 @@
+//! `aws_vpc`: a VPC with its DNS attributes.
+
+use super::{aws_error, deleted, live, owned_addr, owner_filters, prop_str, tag_spec, Clients};
+use crate::model::schema::{Default, Field, Kind, Schema};
+use crate::model::{Addr, Props, Value};
+use crate::provider::{Live, Provider, ProviderError, Scope};
+use async_trait::async_trait;
+use aws_sdk_ec2::client::Waiters;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
+use std::time::Duration;
+
+pub static SCHEMA: Schema = Schema {
+    type_name: "aws_vpc",
+    doc: "A virtual private cloud.",
+    fields: &[
+        Field {
+            required: true,
+            force_new: true,
+            ..Field::new(
+                "cidr_block",
+                Kind::Cidr,
+                "the VPC's IPv4 range, e.g. 10.0.0.0/16",
+            )
+        },
+        Field {
+            default: Some(Default::Bool(true)),
+            ..Field::new(
+                "enable_dns_support",
+                Kind::Bool,
+                "resolve DNS through the Amazon resolver",
+            )
+        },
+        Field {
+            default: Some(Default::Bool(true)),
+            ..Field::new(
+                "enable_dns_hostnames",
+                Kind::Bool,
+                "give instances public DNS names",
+            )
+        },
+    ],
+    attributes: &["id", "cidr_block"],
+};
+
+pub struct Vpc {
+    ec2: aws_sdk_ec2::Client,
+}
+
+impl Vpc {
+    pub fn new(c: &Clients) -> Self {
+        Vpc { ec2: c.ec2.clone() }
+    }
+
+    async fn attribute(&self, id: &str, name: VpcAttributeName) -> Result<bool, ProviderError> {
+        let out = self
+            .ec2
+            .describe_vpc_attribute()
+            .vpc_id(id)
+            .attribute(name.clone())
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeVpcAttribute", e))?;
+        let v = match name {
+            VpcAttributeName::EnableDnsHostnames => out.enable_dns_hostnames(),
+            _ => out.enable_dns_support(),
+        };
+        Ok(v.and_then(|a| a.value()).unwrap_or(false))
+    }
+
+    async fn set_dns(
+        &self,
+        id: &str,
+        props: &Props,
+        live: Option<&Props>,
+    ) -> Result<(), ProviderError> {
+        for (field, hostnames) in [
+            ("enable_dns_support", false),
+            ("enable_dns_hostnames", true),
+        ] {
+            let Some(want) = props.get(field).and_then(Value::as_bool) else {
+                continue;
+            };
+            if live.and_then(|l| l.get(field)).and_then(Value::as_bool) == Some(want) {
+                continue;
+            }
+            let v = AttributeBooleanValue::builder().value(want).build();
+            let req = self.ec2.modify_vpc_attribute().vpc_id(id);
+            let req = if hostnames {
+                req.enable_dns_hostnames(v)
+            } else {
+                req.enable_dns_support(v)
+            };
+            req.send()
+                .await
+                .map_err(|e| aws_error("ModifyVpcAttribute", e))?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Provider for Vpc {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
+        let vpcs: Vec<_> = self
+            .ec2
+            .describe_vpcs()
+            .set_filters(Some(owner_filters(scope)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| aws_error("DescribeVpcs", e))?;
+        let mut out = Vec::new();
+        for v in vpcs {
+            let (Some(addr), Some(id)) = (owned_addr(scope, v.tags()), v.vpc_id()) else {
+                continue;
+            };
+            // DescribeVpcs does not return the DNS attributes: one call each.
+            let support = self
+                .attribute(id, VpcAttributeName::EnableDnsSupport)
+                .await?;
+            let hostnames = self
+                .attribute(id, VpcAttributeName::EnableDnsHostnames)
+                .await?;
+            let cidr = Value::Str(v.cidr_block().unwrap_or_default().to_string());
+            let props = Props::from([
+                ("cidr_block".to_string(), cidr.clone()),
+                ("enable_dns_support".to_string(), Value::Bool(support)),
+                ("enable_dns_hostnames".to_string(), Value::Bool(hostnames)),
+            ]);
+            out.push(live(addr, id, props, Vec::new(), &[("cidr_block", cidr)]));
+        }
+        Ok(out)
+    }
+
+    async fn create(
+        &self,
+        scope: &Scope,
+        addr: &Addr,
+        props: &Props,
+    ) -> Result<Live, ProviderError> {
+        let cidr = prop_str(props, "cidr_block");
+        let out = self
+            .ec2
+            .create_vpc()
+            .cidr_block(cidr)
+            .tag_specifications(tag_spec(scope, addr, ResourceType::Vpc))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateVpc", e))?;
+        let id = out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .unwrap_or_default()
+            .to_string();
+        self.ec2
+            .wait_until_vpc_available()
+            .vpc_ids(&id)
+            .wait(Duration::from_secs(300))
+            .await
+            .map_err(|e| ProviderError::new("wait for VPC available", e.to_string()))?;
+        // A new VPC has DNS support on and hostnames off.
+        let fresh = Props::from([
+            ("enable_dns_support".to_string(), Value::Bool(true)),
+            ("enable_dns_hostnames".to_string(), Value::Bool(false)),
+        ]);
+        self.set_dns(&id, props, Some(&fresh)).await?;
+        let cidr = Value::Str(cidr.to_string());
+        Ok(live(
+            addr.clone(),
+            &id,
+            props.clone(),
+            Vec::new(),
+            &[("cidr_block", cidr)],
+        ))
+    }
+
+    async fn update(&self, _scope: &Scope, props: &Props, l: &Live) -> Result<Live, ProviderError> {
+        self.set_dns(&l.id, props, Some(&l.props)).await?;
+        let mut next = l.clone();
+        next.props = props.clone();
+        Ok(next)
+    }
+
+    async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
+        deleted(
+            "DeleteVpc",
+            self.ec2.delete_vpc().vpc_id(&l.id).send().await,
+        )
+    }
+}

@@ -1,0 +1,131 @@
+//! Command-line definitions (clap) and nothing else.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bandup-infra",
+    version,
+    about = "Provision and reconcile the IELTS BandUp platform on AWS from a YAML stack.",
+    long_about = "Provision and reconcile the IELTS BandUp platform on AWS from a YAML stack.\n\n\
+There is no state file: live AWS is the truth, and resources are found by their ownership\n\
+tags (bandup:stack, bandup:env, bandup:resource). AWS is reached with the standard\n\
+credential chain, profiles, region and AWS_ENDPOINT_URL.",
+    after_help = "Examples:\n  bandup-infra validate --env dev\n  bandup-infra plan --env dev\n  bandup-infra apply --env prod"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Environment: reads environments/<ENV>.yaml
+    #[arg(long, global = true, env = "BANDUP_ENV")]
+    pub env: Option<String>,
+
+    /// Stack file [default: the stack the environment names, else stacks/bandup.yaml]
+    #[arg(long, global = true)]
+    pub stack: Option<PathBuf>,
+
+    /// AWS region [default: the environment's `region`, then AWS_REGION, then the profile]
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+
+    /// Send every AWS call to this endpoint [default: AWS_ENDPOINT_URL, else AWS]
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+
+    /// AWS profile [default: AWS_PROFILE, else `default`]
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+
+    /// At most this many AWS operations at once
+    #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+
+    /// No colours (also: the NO_COLOR environment variable)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the stack and environment files without calling AWS
+    #[command(
+        after_help = "Every problem is reported at once, with file:line:col and a hint.\nExit code: 0 valid, 1 problems.\n\nExamples:\n  bandup-infra validate --env dev\n  bandup-infra validate --stack stacks/bandup.yaml"
+    )]
+    Validate,
+
+    /// Show what apply would change
+    #[command(
+        after_help = "Symbols: + create, ~ update in place, -/+ replace, - destroy.\n\nExamples:\n  bandup-infra plan --env dev\n  bandup-infra plan --env prod --json > plan.json\n  bandup-infra plan --env dev --detailed-exitcode   # 0 no changes, 1 error, 2 changes"
+    )]
+    Plan(PlanArgs),
+
+    /// Plan, confirm, and make the live resources match the stack
+    #[command(
+        after_help = "Without a terminal on stdin, --auto-approve is required.\n\nExamples:\n  bandup-infra apply --env dev\n  bandup-infra apply --env dev --auto-approve --parallelism 4"
+    )]
+    Apply(ApplyArgs),
+
+    /// Delete every resource this stack owns in the environment
+    #[command(
+        after_help = "Resources marked `protect: true` are refused unless --force is given.\n\nExamples:\n  bandup-infra destroy --env dev\n  bandup-infra destroy --env dev --auto-approve"
+    )]
+    Destroy(DestroyArgs),
+
+    /// Print the resource graph
+    #[command(
+        after_help = "Edges point from a resource to the resources that depend on it.\n\nExamples:\n  bandup-infra graph --env dev | dot -Tsvg > graph.svg\n  bandup-infra graph --env prod --format mermaid"
+    )]
+    Graph(GraphArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Print the plan as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    /// Exit 0 when there are no changes, 1 on error, 2 when there are changes
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Plan the deletion of everything the stack owns
+    #[arg(long)]
+    pub destroy: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    /// Also destroy resources marked `protect: true`
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}

@@ -1,0 +1,86 @@
+//! One thin file per subcommand: arguments -> engine call -> ui. What they share lives here:
+//! loading the stack (diagnostics rendered once), building the AWS registry, confirmation.
+
+pub mod apply;
+pub mod graph;
+pub mod plan;
+pub mod validate;
+
+use crate::cli::Global;
+use crate::config::{self, Stack};
+use crate::graph::Dag;
+use crate::model::Addr;
+use crate::provider::Registry;
+use crate::ui::{self, Style};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// What every command gets.
+pub struct Ctx {
+    pub global: Global,
+    pub style: Style,
+    pub root: PathBuf,
+}
+
+/// The result of a command: an exit code, or an error main prints.
+pub type Outcome = anyhow::Result<ExitCode>;
+
+/// Load and validate the stack and its graph; on problems, render them all and return
+/// `Err(exit code 1)`.
+pub fn load(ctx: &Ctx, registry: &Registry) -> Result<(Stack, Dag<Addr>), ExitCode> {
+    let opts = config::LoadOptions {
+        root: ctx.root.clone(),
+        env: ctx.global.env.clone(),
+        stack: ctx.global.stack.clone(),
+    };
+    let (stack, mut diags) = config::load(&opts, registry);
+    let graph = match crate::graph::builder::build(&stack) {
+        Ok(g) => Some(g),
+        Err(d) => {
+            diags.push(d);
+            None
+        }
+    };
+    match graph {
+        Some(g) if diags.is_empty() => Ok((stack, g)),
+        _ => {
+            eprint!("{}", ui::diagnostics::render(&diags.sorted(), ctx.style));
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+/// The registry with live AWS clients for the stack's region and endpoint.
+pub async fn aws_registry(ctx: &Ctx, stack: &Stack) -> anyhow::Result<Registry> {
+    let target = crate::aws::Target {
+        region: ctx.global.region.clone().or_else(|| stack.region.clone()),
+        endpoint_url: ctx.global.endpoint_url.clone(),
+        profile: ctx.global.profile.clone(),
+    };
+    let sdk = crate::aws::sdk_config(&target)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    Ok(crate::aws::registry(&sdk))
+}
+
+/// Refuse early when confirmation is needed but nobody can give it.
+pub fn require_terminal(auto_approve: bool, what: &str) -> Result<(), ExitCode> {
+    if auto_approve || std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    eprintln!(
+        "error: {what} needs confirmation, but stdin is not a terminal.\n\
+         Run it from a terminal, or pass --auto-approve to {what} without asking (CI must opt in explicitly)."
+    );
+    Err(ExitCode::from(1))
+}
+
+/// Ask on the terminal; only `yes` counts.
+pub fn confirm(question: &str) -> anyhow::Result<bool> {
+    print!("\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}

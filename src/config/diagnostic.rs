@@ -1,0 +1,106 @@
+//! A problem found in the stack or environment files: where it is (file:line:col), what is
+//! wrong and what would be right. Rendering lives in `ui`.
+
+use serde::Serialize;
+use std::fmt;
+
+/// A position in a source file; line and column start at 1.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Pos {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Pos {
+    pub fn new(file: &str, line: usize, col: usize) -> Self {
+        Pos {
+            file: file.to_string(),
+            line,
+            col,
+        }
+    }
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub pos: Pos,
+    pub message: String,
+    pub hint: Option<String>,
+    /// Other places that explain the problem (the first definition of a duplicate...).
+    pub related: Vec<(Pos, String)>,
+}
+
+impl Diagnostic {
+    pub fn new(pos: Pos, message: impl Into<String>) -> Self {
+        Diagnostic {
+            pos,
+            message: message.into(),
+            hint: None,
+            related: Vec::new(),
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn related(mut self, pos: Pos, label: impl Into<String>) -> Self {
+        self.related.push((pos, label.into()));
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.pos, self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, " (hint: {h})")?;
+        }
+        Ok(())
+    }
+}
+
+/// "did you mean ...?" for a misspelt name, when one of `candidates` is close.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.to_string())
+}
+
+/// Every problem found while loading, in file order.
+#[derive(Debug, Default)]
+pub struct Diagnostics {
+    pub items: Vec<Diagnostic>,
+    /// The text of each file read, for rendering snippets.
+    pub sources: Vec<(String, String)>,
+}
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.items.push(d);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn sorted(mut self) -> Self {
+        self.items.sort_by(|a, b| a.pos.cmp(&b.pos));
+        self.items.dedup();
+        self
+    }
+}

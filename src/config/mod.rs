@@ -1,0 +1,53 @@
+//! Stack and environment YAML files -> a validated `Stack`: overlay merge, typed
+//! parameters, `for_each` expansion, `${...}` references and every problem found, with
+//! file:line:col, reported at once. No AWS call is made here.
+
+pub mod diagnostic;
+mod expr;
+mod load;
+pub mod yaml;
+
+pub use diagnostic::{did_you_mean, Diagnostic, Diagnostics, Pos};
+pub use load::{load, LoadOptions};
+
+use crate::model::{Addr, Props, Schema};
+use std::collections::BTreeMap;
+
+/// A loaded stack for one environment: every resource instance with its properties
+/// (parameters substituted, references kept as references, defaults filled in).
+#[derive(Debug, Default, Clone)]
+pub struct Stack {
+    pub name: String,
+    pub env: String,
+    pub region: Option<String>,
+    /// Stack-wide tags plus the environment's own.
+    pub tags: BTreeMap<String, String>,
+    pub resources: Vec<Resource>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub addr: Addr,
+    pub type_name: String,
+    pub props: Props,
+    /// Everything this resource must wait for: references plus `depends_on`.
+    pub deps: Vec<Addr>,
+    pub protect: bool,
+    pub pos: Pos,
+    /// Where each property was written, for checks that look across resources.
+    pub field_pos: BTreeMap<String, Pos>,
+}
+
+impl Stack {
+    pub fn resource(&self, addr: &Addr) -> Option<&Resource> {
+        self.resources.iter().find(|r| &r.addr == addr)
+    }
+}
+
+/// What config needs to know about resource types; the provider registry implements it.
+pub trait TypeInfo {
+    fn schema(&self, type_name: &str) -> Option<&'static Schema>;
+    fn type_names(&self) -> Vec<&'static str>;
+    /// Checks that look at more than one field or resource (CIDRs inside their VPC...).
+    fn check(&self, stack: &Stack) -> Vec<Diagnostic>;
+}

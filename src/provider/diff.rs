@@ -1,0 +1,61 @@
+//! The default diff: compare only the declared fields (after defaults), treat lists as
+//! sets, and mark changes to fields that force replacement.
+
+use super::Live;
+use crate::model::{Kind, Props, Schema, Value};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub field: String,
+    pub before: Value,
+    pub after: Value,
+    pub forces_replace: bool,
+}
+
+pub fn default_diff(schema: &Schema, desired: &Props, live: &Live) -> Vec<Change> {
+    let mut out = Vec::new();
+    for f in schema.fields {
+        let Some(want) = desired.get(f.name) else {
+            continue;
+        };
+        if matches!(want, Value::Null) {
+            continue;
+        }
+        let have = live.props.get(f.name).cloned().unwrap_or(Value::Null);
+        let differs = want.has_unknown() || !same(&f.kind, want, &have);
+        if differs {
+            let (before, after) = if f.sensitive {
+                (Value::Sensitive, Value::Sensitive)
+            } else {
+                (have, want.clone())
+            };
+            out.push(Change {
+                field: f.name.to_string(),
+                before,
+                after,
+                forces_replace: f.force_new,
+            });
+        }
+    }
+    out
+}
+
+/// Equality where lists are compared without regard to order.
+fn same(kind: &Kind, a: &Value, b: &Value) -> bool {
+    match (kind, a, b) {
+        (Kind::List(_), Value::List(x), Value::List(y)) => {
+            let mut x: Vec<String> = x.iter().map(canonical).collect();
+            let mut y: Vec<String> = y.iter().map(canonical).collect();
+            x.sort();
+            y.sort();
+            x == y
+        }
+        (Kind::List(_), Value::List(x), Value::Null) => x.is_empty(),
+        _ => a == b,
+    }
+}
+
+fn canonical(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}

@@ -1,0 +1,134 @@
+//! Diagnostics from the stack files, rendered with the offending line underlined
+//! (miette), the file:line:col, and the hint.
+
+use super::Style;
+use crate::config::{Diagnostic, Diagnostics};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use std::fmt;
+
+#[derive(Debug)]
+struct Report {
+    message: String,
+    src: NamedSource<String>,
+    labels: Vec<LabeledSpan>,
+    help: Option<String>,
+    related: Vec<Report>,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Report {}
+
+impl miette::Diagnostic for Report {
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.src)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            None
+        } else {
+            Some(Box::new(
+                self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+            ))
+        }
+    }
+}
+
+/// Byte span of the token starting at `line`:`col` (1-based, col in characters).
+fn span(text: &str, line: usize, col: usize) -> SourceSpan {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            let start = offset
+                + l.char_indices()
+                    .nth(col.saturating_sub(1))
+                    .map(|(b, _)| b)
+                    .unwrap_or(0);
+            let rest = &text[start.min(text.len())..];
+            let len = rest.find(['\n', ':', ',', '}', ']']).unwrap_or(rest.len());
+            return SourceSpan::new(start.into(), len.max(1));
+        }
+        offset += l.len();
+    }
+    SourceSpan::new(offset.min(text.len()).into(), 0)
+}
+
+fn report(d: &Diagnostic, sources: &[(String, String)]) -> Report {
+    let text = sources
+        .iter()
+        .find(|(f, _)| *f == d.pos.file)
+        .map(|(_, t)| t.clone())
+        .unwrap_or_default();
+    let label = LabeledSpan::new_with_span(Some("here".into()), span(&text, d.pos.line, d.pos.col));
+    let related = d
+        .related
+        .iter()
+        .map(|(pos, msg)| {
+            let t = sources
+                .iter()
+                .find(|(f, _)| *f == pos.file)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_default();
+            Report {
+                message: format!("{pos}: {msg}"),
+                labels: vec![LabeledSpan::new_with_span(
+                    Some(msg.clone()),
+                    span(&t, pos.line, pos.col),
+                )],
+                src: NamedSource::new(&pos.file, t),
+                help: None,
+                related: Vec::new(),
+            }
+        })
+        .collect();
+    Report {
+        message: format!("{}: {}", d.pos, d.message),
+        src: NamedSource::new(&d.pos.file, text),
+        labels: vec![label],
+        help: d.hint.clone(),
+        related,
+    }
+}
+
+/// Every diagnostic, then a count.
+pub fn render(diags: &Diagnostics, style: Style) -> String {
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let mut out = String::new();
+    for d in &diags.items {
+        let mut s = String::new();
+        if handler
+            .render_report(&mut s, &report(d, &diags.sources))
+            .is_err()
+        {
+            s = format!("error: {d}\n");
+        }
+        out.push_str(&s);
+        out.push('\n');
+    }
+    let n = diags.items.len();
+    out.push_str(&format!(
+        "{n} problem{} found; nothing was sent to AWS.\n",
+        if n == 1 { "" } else { "s" }
+    ));
+    out
+}
