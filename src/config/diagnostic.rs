@@ -68,17 +68,25 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// "did you mean ...?" for a misspelt name, when one of `candidates` is close.
+/// "did you mean ...?" for a misspelt name, when one of `candidates` is close: a typo or
+/// two (edit distance, transpositions counted once), or a similar spelling (Jaro-Winkler).
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
+    let max_edits = if word.chars().count() <= 4 { 1 } else { 2 };
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c.to_string())
+        .map(|c| {
+            (
+                strsim::osa_distance(word, c),
+                strsim::jaro_winkler(word, c),
+                c,
+            )
+        })
+        .filter(|(d, jw, _)| *d <= max_edits || *jw > 0.85)
+        .min_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
+        .map(|(_, _, c)| c.to_string())
 }
 
 /// Every problem found while loading, in file order.

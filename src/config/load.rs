@@ -605,6 +605,8 @@ impl Loader<'_> {
             fields.push((k, v));
         }
         let only_first = each.is_none_or(|e| e.index == 0);
+        // Fields the user probably meant with a misspelt one: not also "missing".
+        let mut meant: Vec<&str> = Vec::new();
         let types = self.types;
         let mut ctx = Ctx {
             params,
@@ -616,13 +618,16 @@ impl Loader<'_> {
         };
         for (k, v) in fields {
             let Some(field) = schema.field(&k.name) else {
-                if only_first {
+                {
                     let mut d = Diagnostic::new(
                         k.pos.clone(),
                         format!("unknown field `{}` for resource type `{type_name}`", k.name),
                     );
                     d = match did_you_mean(&k.name, schema.fields.iter().map(|f| f.name)) {
-                        Some(s) => d.hint(format!("did you mean `{s}`?")),
+                        Some(s) => {
+                            meant.extend(schema.field(&s).map(|f| f.name));
+                            d.hint(format!("did you mean `{s}`?"))
+                        }
                         None => d.hint(format!(
                             "fields of {type_name}: {}",
                             schema
@@ -633,7 +638,9 @@ impl Loader<'_> {
                                 .join(", ")
                         )),
                     };
-                    self.err(d);
+                    if only_first {
+                        self.err(d);
+                    }
                 }
                 continue;
             };
@@ -655,7 +662,7 @@ impl Loader<'_> {
             }
             if let Some(d) = &f.default {
                 props.insert(f.name.to_string(), d.value());
-            } else if f.required {
+            } else if f.required && !meant.contains(&f.name) {
                 ctx.errors.push(
                     Diagnostic::new(
                         decl.name.pos.clone(),

@@ -85,7 +85,16 @@ pub fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
                 .map(|l| (l.line() as usize, l.column() as usize))
                 .unwrap_or((1, 1));
             let msg = e.to_string();
-            let first = msg.lines().next().unwrap_or("invalid YAML").to_string();
+            let first = msg.lines().next().unwrap_or("invalid YAML");
+            // serde-saphyr says where; we say that ourselves.
+            let first = match first.split_once(": ") {
+                Some((head, rest)) if head.starts_with("error") || head.contains(" column ") => {
+                    rest.split_once(": ")
+                        .filter(|(h, _)| h.contains(" column "))
+                        .map_or(rest, |(_, r)| r)
+                }
+                _ => first,
+            };
             Err(Diagnostic::new(
                 Pos::new(file, line.max(1), col.max(1)),
                 format!("YAML syntax error: {first}"),

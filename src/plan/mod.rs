@@ -98,11 +98,10 @@ pub struct Plan {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("reading {type_name} resources: {source}")]
+    #[error("reading {type_name} resources: {error}")]
     Read {
         type_name: String,
-        #[source]
-        source: ProviderError,
+        error: ProviderError,
     },
     #[error("`{addr}` is protected (protect: true) and this plan would {what} it; remove `protect: true` first, or pass --force to destroy")]
     Protected { addr: Addr, what: &'static str },
@@ -138,9 +137,9 @@ pub async fn discover(
     });
     let mut out = Vec::new();
     for (type_name, r) in join_all(reads).await {
-        let found = r.map_err(|source| PlanError::Read {
+        let found = r.map_err(|error| PlanError::Read {
             type_name: type_name.to_string(),
-            source,
+            error,
         })?;
         out.extend(found.into_iter().map(|l| (type_name.to_string(), l)));
     }

@@ -1,0 +1,178 @@
+//! The CLI as a user runs it: the real binary in a real process.
+
+use crate::support::moto::Moto;
+use crate::support::project_root;
+use std::process::{Command, Output, Stdio};
+
+fn run(args: &[&str], env: &[(&'static str, String)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bandup-infra"))
+        .args(args)
+        .current_dir(project_root())
+        // Never the caller's AWS: only what the test gives (the emulator, dummy keys).
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run bandup-infra")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn validate_accepts_the_project_and_exits_zero() {
+    let o = run(&["validate", "--env", "dev"], &[]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("valid for environment `dev`: 16 resources"));
+}
+
+#[test]
+fn validate_reports_problems_with_position_and_exits_one() {
+    let o = run(
+        &[
+            "validate",
+            "--stack",
+            "tests/fixtures/invalid/many_problems.yaml",
+        ],
+        &[],
+    );
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert!(
+        err.contains("tests/fixtures/invalid/many_problems.yaml:9:11"),
+        "{err}"
+    );
+    assert!(
+        err.contains("did you mean `aws_internet_gateway`?"),
+        "{err}"
+    );
+    assert!(
+        err.contains("4 problems found; nothing was sent to AWS."),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unknown_environment_is_an_error() {
+    let o = run(&["plan", "--env", "stagin"], &[]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("unknown environment `stagin`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn apply_without_a_terminal_refuses_unless_auto_approved() {
+    for cmd in ["apply", "destroy"] {
+        let o = run(&[cmd, "--env", "dev"], &[]);
+        assert_eq!(code(&o), 1);
+        let err = stderr(&o);
+        assert!(err.contains("stdin is not a terminal"), "{err}");
+        assert!(err.contains("--auto-approve"), "{err}");
+    }
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for cmd in ["validate", "plan", "apply", "destroy", "graph"] {
+        let o = run(&[cmd, "--help"], &[]);
+        assert_eq!(code(&o), 0);
+        assert!(
+            stdout(&o).contains("Examples:"),
+            "{cmd} --help has no example"
+        );
+    }
+}
+
+#[test]
+fn graph_prints_dot_and_mermaid() {
+    let dot = stdout(&run(&["graph", "--env", "dev"], &[]));
+    assert!(dot.starts_with("digraph"), "{dot}");
+    assert!(dot.contains("nat[eu-west-2a]"));
+    let mermaid = stdout(&run(&["graph", "--env", "dev", "--format", "mermaid"], &[]));
+    assert!(mermaid.starts_with("flowchart LR"), "{mermaid}");
+}
+
+#[test]
+fn plan_apply_plan_against_the_emulator() {
+    let moto = Moto::start();
+    let env = moto.env();
+
+    let before = run(&["plan", "--env", "dev", "--detailed-exitcode"], &env);
+    assert_eq!(code(&before), 2, "changes pending: {}", stderr(&before));
+    assert!(stdout(&before).contains("Plan: 16 to add, 0 to change, 0 to replace, 0 to destroy."));
+
+    let json = run(&["plan", "--env", "dev", "--json"], &env);
+    assert_eq!(code(&json), 0);
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).expect("--json is JSON");
+    assert_eq!(parsed["summary"]["add"], 16);
+    assert_eq!(parsed["format_version"], 1);
+
+    let applied = run(&["apply", "--env", "dev", "--auto-approve"], &env);
+    assert_eq!(code(&applied), 0, "{}", stderr(&applied));
+    assert!(
+        stdout(&applied).contains("Resources: 16 added, 0 changed, 0 destroyed."),
+        "{}",
+        stdout(&applied)
+    );
+    assert!(
+        stderr(&applied).contains("vpc: Creation complete"),
+        "progress lines in CI: {}",
+        stderr(&applied)
+    );
+
+    let after = run(&["plan", "--env", "dev", "--detailed-exitcode"], &env);
+    assert_eq!(code(&after), 0, "{}", stdout(&after));
+    assert!(stdout(&after).contains("No changes."));
+
+    let destroyed = run(&["destroy", "--env", "dev", "--auto-approve"], &env);
+    assert_eq!(code(&destroyed), 0, "{}", stderr(&destroyed));
+    assert!(
+        stdout(&destroyed).contains("0 added, 0 changed, 16 destroyed"),
+        "{}",
+        stdout(&destroyed)
+    );
+}
+
+#[test]
+fn aws_errors_name_the_resource_operation_code_and_request_id() {
+    let moto = Moto::start();
+    let root = project_root().join("tests/fixtures/aws_error");
+    let o = Command::new(env!("CARGO_BIN_EXE_bandup-infra"))
+        .args(["apply", "--auto-approve", "--region", "eu-west-2"])
+        .current_dir(&root)
+        .env_remove("AWS_PROFILE")
+        .envs(moto.env())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("rt: CreateRoute failed: InvalidInternetGatewayID.NotFound: "),
+        "{out}"
+    );
+    assert!(out.contains("(request id "), "{out}");
+    assert!(
+        out.contains("Skipped create of after_rt because rt failed."),
+        "{out}"
+    );
+    assert!(out.contains("Apply failed: 1 failed, 1 skipped."), "{out}");
+}

@@ -1,0 +1,280 @@
+//! The network layer against a real AWS emulator (moto), started and stopped by each test.
+//!
+//! What moto cannot show (see docs/emulator-gaps.md): resources are available at once,
+//! so the NAT gateway waiters pass on their first poll; deleting a security group that
+//! another group's rule references succeeds (AWS refuses with DependencyViolation); and
+//! EC2 describes ignore MaxResults, so pagination is never exercised here.
+
+use crate::support::moto::Moto;
+use crate::support::{load, Project};
+use bandup_infra::apply::apply;
+use bandup_infra::model::Quiet;
+use bandup_infra::plan::{plan, Action, Mode, Plan};
+use bandup_infra::provider::Registry;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+async fn plan_env(root: &Path, env: &str, registry: &Registry, mode: Mode) -> Plan {
+    let (stack, graph) = load(root, Some(env), registry);
+    plan(&stack, &graph, registry, mode, &Quiet)
+        .await
+        .expect("plan")
+}
+
+async fn apply_env(root: &Path, env: &str, registry: &Registry, mode: Mode) -> Plan {
+    let p = plan_env(root, env, registry, mode).await;
+    let report = apply(&p, registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0, "{:#?}", report.outcomes);
+    p
+}
+
+/// The planned actions other than no-op, by address.
+fn changes(p: &Plan) -> BTreeMap<String, Action> {
+    p.resources
+        .iter()
+        .filter(|r| r.action != Action::NoOp)
+        .map(|r| (r.addr.to_string(), r.action))
+        .collect()
+}
+
+/// How many live EC2 network resources carry `bandup:env = env`, asked of EC2 directly.
+async fn tagged(ec2: &aws_sdk_ec2::Client, env: &str) -> BTreeMap<&'static str, usize> {
+    use aws_sdk_ec2::types::Filter;
+    let f = || Filter::builder().name("tag:bandup:env").values(env).build();
+    let live_nat = Filter::builder()
+        .name("state")
+        .values("pending")
+        .values("available")
+        .build();
+    let mut out = BTreeMap::new();
+    out.insert(
+        "vpc",
+        ec2.describe_vpcs()
+            .filters(f())
+            .send()
+            .await
+            .expect("vpcs")
+            .vpcs()
+            .len(),
+    );
+    out.insert(
+        "subnet",
+        ec2.describe_subnets()
+            .filters(f())
+            .send()
+            .await
+            .expect("subnets")
+            .subnets()
+            .len(),
+    );
+    out.insert(
+        "igw",
+        ec2.describe_internet_gateways()
+            .filters(f())
+            .send()
+            .await
+            .expect("igws")
+            .internet_gateways()
+            .len(),
+    );
+    out.insert(
+        "eip",
+        ec2.describe_addresses()
+            .filters(f())
+            .send()
+            .await
+            .expect("eips")
+            .addresses()
+            .len(),
+    );
+    // moto ignores tag filters on DescribeNatGateways: check the tags here, as the provider does.
+    let nats = ec2
+        .describe_nat_gateways()
+        .filter(f())
+        .filter(live_nat)
+        .send()
+        .await
+        .expect("nats");
+    let ours =
+        |t: &aws_sdk_ec2::types::Tag| t.key() == Some("bandup:env") && t.value() == Some(env);
+    out.insert(
+        "nat",
+        nats.nat_gateways()
+            .iter()
+            .filter(|n| n.tags().iter().any(ours))
+            .count(),
+    );
+    out.insert(
+        "route_table",
+        ec2.describe_route_tables()
+            .filters(f())
+            .send()
+            .await
+            .expect("rts")
+            .route_tables()
+            .len(),
+    );
+    out.insert(
+        "security_group",
+        ec2.describe_security_groups()
+            .filters(f())
+            .send()
+            .await
+            .expect("sgs")
+            .security_groups()
+            .len(),
+    );
+    out
+}
+
+#[tokio::test]
+async fn the_dev_network_applies_from_empty_and_then_plans_no_changes() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let root = crate::support::project_root();
+
+    let first = apply_env(&root, "dev", &registry, Mode::Normal).await;
+    assert_eq!(first.summary.add, 16);
+    let counts = tagged(&ec2, "dev").await;
+    let expected = BTreeMap::from([
+        ("vpc", 1),
+        ("subnet", 4),
+        ("igw", 1),
+        ("eip", 1),
+        ("nat", 1),
+        ("route_table", 3),
+        ("security_group", 5),
+    ]);
+    assert_eq!(counts, expected);
+
+    // The private route tables both go through the one NAT gateway in dev.
+    let rts = ec2.describe_route_tables().send().await.expect("rts");
+    let via_nat = rts
+        .route_tables()
+        .iter()
+        .flat_map(|t| t.routes())
+        .filter(|r| r.nat_gateway_id().is_some())
+        .count();
+    assert_eq!(via_nat, 2);
+
+    let second = plan_env(&root, "dev", &registry, Mode::Normal).await;
+    assert!(!second.summary.has_changes(), "{:#?}", changes(&second));
+    assert_eq!(second.summary.unchanged, 16);
+    assert!(
+        second.api_calls <= 9,
+        "one read per type (+2 VPC attribute reads), got {}",
+        second.api_calls
+    );
+}
+
+#[tokio::test]
+async fn a_changed_parameter_plans_exactly_that_change_and_apply_converges() {
+    let moto = Moto::start();
+    let registry = bandup_infra::aws::registry(&moto.sdk().await);
+    let p = Project::copy();
+    apply_env(p.root(), "dev", &registry, Mode::Normal).await;
+
+    // A new ingress rule on the ALB, and a resized private subnet.
+    p.edit(
+        "stacks/bandup.yaml",
+        "        - { protocol: tcp, from_port: 443, to_port: 443, cidr: 0.0.0.0/0, description: HTTPS }\n",
+        "        - { protocol: tcp, from_port: 443, to_port: 443, cidr: 0.0.0.0/0, description: HTTPS }\n        - { protocol: tcp, from_port: 8443, to_port: 8443, cidr: 10.0.0.0/8, description: admin }\n",
+    );
+    p.edit(
+        "environments/dev.yaml",
+        "cidr: 10.10.11.0/24",
+        "cidr: 10.10.12.0/23",
+    );
+    let planned = plan_env(p.root(), "dev", &registry, Mode::Normal).await;
+    let expected = BTreeMap::from([
+        ("alb_sg".to_string(), Action::Update),
+        ("private_subnet[eu-west-2b]".to_string(), Action::Replace),
+        // Its route table association follows the new subnet's id.
+        ("private_rt[eu-west-2b]".to_string(), Action::Update),
+    ]);
+    assert_eq!(changes(&planned), expected);
+    let subnet = planned
+        .resources
+        .iter()
+        .find(|r| r.addr.as_str() == "private_subnet[eu-west-2b]")
+        .expect("subnet");
+    assert_eq!(subnet.forcing_fields(), vec!["cidr_block"]);
+    let alb = planned
+        .resources
+        .iter()
+        .find(|r| r.addr.as_str() == "alb_sg")
+        .expect("alb");
+    assert_eq!(
+        alb.changes
+            .iter()
+            .map(|c| c.field.as_str())
+            .collect::<Vec<_>>(),
+        ["ingress"]
+    );
+    let text = bandup_infra::ui::plan::render(&planned);
+    assert!(
+        text.contains("Plan: 0 to add, 2 to change, 1 to replace, 0 to destroy."),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "~ cidr_block = \"10.10.11.0/24\" -> \"10.10.12.0/23\"  # forces replacement"
+        ),
+        "{text}"
+    );
+
+    let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0, "{:#?}", report.outcomes);
+    let after = plan_env(p.root(), "dev", &registry, Mode::Normal).await;
+    assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
+}
+
+#[tokio::test]
+async fn a_resource_removed_from_the_stack_is_planned_for_deletion() {
+    let moto = Moto::start();
+    let registry = bandup_infra::aws::registry(&moto.sdk().await);
+    let p = Project::copy();
+    apply_env(p.root(), "dev", &registry, Mode::Normal).await;
+    let text = std::fs::read_to_string(p.root().join("stacks/bandup.yaml")).expect("read");
+    let start = text.find("  cache_sg:\n").expect("cache_sg declared");
+    p.edit("stacks/bandup.yaml", &text[start..], "");
+    let planned = plan_env(p.root(), "dev", &registry, Mode::Normal).await;
+    assert_eq!(
+        changes(&planned),
+        BTreeMap::from([("cache_sg".to_string(), Action::Delete)])
+    );
+    apply(&planned, &registry, 10, Arc::new(Quiet)).await;
+    assert!(!plan_env(p.root(), "dev", &registry, Mode::Normal)
+        .await
+        .summary
+        .has_changes());
+}
+
+#[tokio::test]
+async fn destroy_removes_everything_of_one_environment_and_nothing_of_another() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let root = crate::support::project_root();
+    apply_env(&root, "dev", &registry, Mode::Normal).await;
+    let prod = apply_env(&root, "prod", &registry, Mode::Normal).await;
+    assert_eq!(prod.summary.add, 23, "prod plans only its own resources");
+    let prod_before = tagged(&ec2, "prod").await;
+
+    let destroyed = apply_env(&root, "dev", &registry, Mode::Destroy { force: false }).await;
+    assert_eq!(destroyed.summary.destroy, 16);
+    assert!(
+        tagged(&ec2, "dev").await.values().all(|&n| n == 0),
+        "{:?}",
+        tagged(&ec2, "dev").await
+    );
+    assert_eq!(tagged(&ec2, "prod").await, prod_before);
+    assert!(!plan_env(&root, "prod", &registry, Mode::Normal)
+        .await
+        .summary
+        .has_changes());
+}

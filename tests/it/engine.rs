@@ -1,0 +1,282 @@
+//! The engine's behaviour, one rule per test, against the in-process fake provider.
+
+use crate::support::fake::Fake;
+use crate::support::{load, Project};
+use bandup_infra::apply::{apply, Status};
+use bandup_infra::model::{Quiet, Value};
+use bandup_infra::plan::{plan, Action, Mode, Plan};
+use bandup_infra::provider::Registry;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// `c` -> `b` -> `a` by reference, `free` on its own.
+const CHAIN: &str = r#"
+stack: t
+resources:
+  a: { type: fake_thing }
+  b: { type: fake_thing, properties: { parent: "${a.id}" } }
+  c: { type: fake_thing, properties: { parent: "${b.id}" } }
+  free: { type: fake_thing }
+"#;
+
+async fn plan_of(p: &Project, registry: &Registry, mode: Mode) -> Plan {
+    let (stack, graph) = load(p.root(), None, registry);
+    plan(&stack, &graph, registry, mode, &Quiet)
+        .await
+        .expect("plan")
+}
+
+async fn converge(p: &Project, registry: &Registry) -> Plan {
+    let pl = plan_of(p, registry, Mode::Normal).await;
+    let report = apply(&pl, registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0, "{:?}", report.outcomes);
+    pl
+}
+
+fn action(plan: &Plan, addr: &str) -> Action {
+    plan.resources
+        .iter()
+        .find(|r| r.addr.as_str() == addr)
+        .map(|r| r.action)
+        .unwrap_or(Action::NoOp)
+}
+
+#[tokio::test]
+async fn creates_follow_references() {
+    let fake = Fake::new();
+    let p = Project::with_stack(CHAIN);
+    converge(&p, &fake.registry()).await;
+    assert!(fake.at("create a") < fake.at("create b"));
+    assert!(fake.at("create b") < fake.at("create c"));
+}
+
+#[tokio::test]
+async fn a_second_plan_after_apply_has_no_changes() {
+    let fake = Fake::new();
+    let p = Project::with_stack(CHAIN);
+    let registry = fake.registry();
+    converge(&p, &registry).await;
+    let again = plan_of(&p, &registry, Mode::Normal).await;
+    assert!(!again.summary.has_changes(), "{:?}", again.summary);
+    assert_eq!(again.summary.unchanged, 4);
+}
+
+#[tokio::test]
+async fn attributes_of_resources_not_yet_created_are_known_after_apply() {
+    let fake = Fake::new();
+    let p = Project::with_stack(CHAIN);
+    let pl = plan_of(&p, &fake.registry(), Mode::Normal).await;
+    let b = pl
+        .resources
+        .iter()
+        .find(|r| r.addr.as_str() == "b")
+        .expect("b planned");
+    assert_eq!(
+        b.preview.as_ref().and_then(|p| p.get("parent")),
+        Some(&Value::Unknown)
+    );
+    assert!(bandup_infra::ui::plan::render(&pl).contains("parent = (known after apply)"));
+}
+
+#[tokio::test]
+async fn deletes_run_in_reverse_dependency_order() {
+    let fake = Fake::new();
+    let p = Project::with_stack(CHAIN);
+    let registry = fake.registry();
+    converge(&p, &registry).await;
+    fake.clear_log();
+    let pl = plan_of(&p, &registry, Mode::Destroy { force: false }).await;
+    assert_eq!(pl.summary.destroy, 4);
+    let report = apply(&pl, &registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0);
+    assert!(fake.at("delete c") < fake.at("delete b"));
+    assert!(fake.at("delete b") < fake.at("delete a"));
+    assert!(fake.live().is_empty());
+}
+
+#[tokio::test]
+async fn replace_deletes_the_old_then_creates_the_new_before_dependents_update() {
+    let fake = Fake::new();
+    let p = Project::with_stack(CHAIN);
+    let registry = fake.registry();
+    converge(&p, &registry).await;
+    fake.clear_log();
+    p.edit(
+        "stacks/bandup.yaml",
+        "a: { type: fake_thing }",
+        "a: { type: fake_thing, properties: { zone: b } }",
+    );
+    let pl = plan_of(&p, &registry, Mode::Normal).await;
+    let a = pl
+        .resources
+        .iter()
+        .find(|r| r.addr.as_str() == "a")
+        .expect("a");
+    assert_eq!(a.action, Action::Replace);
+    assert_eq!(a.forcing_fields(), vec!["zone"]);
+    // b refers to a's id, which changes: b is updated in place (parent does not force).
+    assert_eq!(action(&pl, "b"), Action::Update);
+    assert_eq!(action(&pl, "c"), Action::NoOp);
+    let report = apply(&pl, &registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0);
+    assert!(fake.at("delete a") < fake.at("create a"));
+    assert!(fake.at("create a") < fake.at("update b"));
+    let again = plan_of(&p, &registry, Mode::Normal).await;
+    assert!(!again.summary.has_changes(), "{:?}", again.resources);
+}
+
+#[tokio::test]
+async fn a_failure_skips_its_dependents_and_lets_in_flight_work_finish() {
+    let fake = Fake::new();
+    let p = Project::with_stack(CHAIN);
+    let registry = fake.registry();
+    fake.fail_on("a");
+    fake.slow("free", Duration::from_millis(150));
+    let pl = plan_of(&p, &registry, Mode::Normal).await;
+    let report = apply(&pl, &registry, 10, Arc::new(Quiet)).await;
+    let status = |addr: &str| {
+        report
+            .outcomes
+            .iter()
+            .find(|o| o.addr.as_str() == addr)
+            .map(|o| o.status.clone())
+    };
+    assert!(
+        matches!(status("a"), Some(Status::Failed { error }) if error.contains("FakeFailure") && error.contains("req-1"))
+    );
+    assert!(matches!(status("b"), Some(Status::Skipped { because }) if because.as_str() == "a"));
+    assert!(matches!(status("c"), Some(Status::Skipped { because }) if because.as_str() == "a"));
+    assert!(
+        matches!(status("free"), Some(Status::Done { .. })),
+        "in-flight work completes"
+    );
+    assert_eq!(report.outcomes.len(), 4, "every outcome is reported");
+    assert_eq!(fake.live(), ["free".to_string()].into());
+}
+
+#[tokio::test]
+async fn running_apply_again_after_a_failure_converges() {
+    let fake = Fake::new();
+    let p = Project::with_stack(CHAIN);
+    let registry = fake.registry();
+    fake.fail_on("b");
+    let pl = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(apply(&pl, &registry, 10, Arc::new(Quiet)).await.failed(), 1);
+    fake.heal("b");
+    let again = converge(&p, &registry).await;
+    assert_eq!(action(&again, "a"), Action::NoOp, "what succeeded is kept");
+    assert_eq!(action(&again, "b"), Action::Create);
+    assert_eq!(action(&again, "c"), Action::Create);
+    assert!(!plan_of(&p, &registry, Mode::Normal)
+        .await
+        .summary
+        .has_changes());
+}
+
+#[tokio::test]
+async fn resources_no_longer_declared_are_planned_for_deletion() {
+    let fake = Fake::new();
+    let p = Project::with_stack(CHAIN);
+    let registry = fake.registry();
+    converge(&p, &registry).await;
+    p.edit("stacks/bandup.yaml", "  free: { type: fake_thing }\n", "");
+    let pl = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(pl.summary.destroy, 1);
+    let free = pl
+        .resources
+        .iter()
+        .find(|r| r.addr.as_str() == "free")
+        .expect("free");
+    assert_eq!(free.action, Action::Delete);
+    assert_eq!(
+        free.reason.as_deref(),
+        Some("no longer declared in the stack")
+    );
+    apply(&pl, &registry, 10, Arc::new(Quiet)).await;
+    assert!(!fake.live().contains("free"));
+}
+
+#[tokio::test]
+async fn never_more_than_parallelism_operations_at_once() {
+    let fake = Fake::new();
+    let names: Vec<String> = (0..20).map(|i| format!("n{i}")).collect();
+    let p = Project::with_stack(&format!(
+        "stack: t\nparameters:\n  names: {{ type: list, default: [{}] }}\nresources:\n  many: {{ type: fake_thing, for_each: \"${{param.names}}\" }}\n",
+        names.join(", ")
+    ));
+    let registry = fake.registry();
+    fake.set_default_delay(Duration::from_millis(30));
+    let pl = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(pl.summary.add, 20);
+    let report = apply(&pl, &registry, 3, Arc::new(Quiet)).await;
+    assert_eq!(report.count(bandup_infra::model::Op::Create), 20);
+    assert_eq!(
+        fake.max_in_flight(),
+        3,
+        "the bound is reached and never exceeded"
+    );
+}
+
+#[tokio::test]
+async fn protected_resources_are_not_destroyed_without_force() {
+    let fake = Fake::new();
+    let p =
+        Project::with_stack("stack: t\nresources:\n  db: { type: fake_thing, protect: true }\n");
+    let registry = fake.registry();
+    converge(&p, &registry).await;
+    let (stack, graph) = load(p.root(), None, &registry);
+    let refused = plan(
+        &stack,
+        &graph,
+        &registry,
+        Mode::Destroy { force: false },
+        &Quiet,
+    )
+    .await;
+    assert!(refused.is_err_and(|e| e.to_string().contains("`db` is protected")));
+    let forced = plan(
+        &stack,
+        &graph,
+        &registry,
+        Mode::Destroy { force: true },
+        &Quiet,
+    )
+    .await
+    .expect("plan");
+    assert_eq!(forced.summary.destroy, 1);
+}
+
+#[tokio::test]
+async fn plans_count_their_api_calls() {
+    let fake = Fake::new();
+    let p = Project::with_stack(CHAIN);
+    let pl = plan_of(&p, &fake.registry(), Mode::Normal).await;
+    assert_eq!(
+        pl.api_calls, 1,
+        "one batched read for the one resource type"
+    );
+}
+
+#[test]
+fn a_cycle_is_reported_with_its_members() {
+    let fake = Fake::new();
+    let p = Project::with_stack(
+        "stack: t\nresources:\n  x: { type: fake_thing, properties: { parent: \"${y.id}\" } }\n  y: { type: fake_thing, properties: { parent: \"${x.id}\" } }\n",
+    );
+    let (stack, diags) = bandup_infra::config::load(
+        &bandup_infra::config::LoadOptions {
+            root: p.root().to_path_buf(),
+            env: None,
+            stack: None,
+        },
+        &fake.registry(),
+    );
+    assert!(diags.is_empty());
+    let err = bandup_infra::graph::builder::build(&stack).expect_err("cycle");
+    assert!(err.message.contains("dependency cycle"), "{}", err.message);
+    assert!(
+        err.message.contains("x -> y -> x") || err.message.contains("y -> x -> y"),
+        "{}",
+        err.message
+    );
+}

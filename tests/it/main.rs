@@ -1,0 +1,9 @@
+//! All integration tests, in one binary: engine behaviour against an in-process fake
+//! provider, stack validation fixtures, the network layer against a local moto server,
+//! and the CLI as a user runs it.
+
+mod cli;
+mod emulator;
+mod engine;
+mod support;
+mod validate;

@@ -1,0 +1,198 @@
+//! An in-process provider for engine tests: keeps resources in memory, logs every
+//! operation in order, measures how many run at once, and fails on request.
+
+use async_trait::async_trait;
+use bandup_infra::model::schema::{Default, Field, Kind, Schema};
+use bandup_infra::model::{Addr, Outputs, Props, Value};
+use bandup_infra::provider::{CallCounter, Live, Provider, ProviderError, Registry, Scope};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub static SCHEMA: Schema = Schema {
+    type_name: "fake_thing",
+    doc: "A thing that lives in memory.",
+    fields: &[
+        Field {
+            force_new: true,
+            default: Some(Default::Str("a")),
+            ..Field::new("zone", Kind::Str, "changing it replaces the thing")
+        },
+        Field {
+            default: Some(Default::Int(1)),
+            ..Field::new("size", Kind::Int, "changes in place")
+        },
+        Field::new("parent", Kind::Str, "another thing's id"),
+    ],
+    attributes: &["id"],
+};
+
+#[derive(Default)]
+pub struct Fake {
+    /// id -> (owner env, live resource)
+    state: Mutex<BTreeMap<String, (String, Live)>>,
+    log: Mutex<Vec<String>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    next_id: AtomicUsize,
+    fail: Mutex<BTreeSet<String>>,
+    delay: Mutex<BTreeMap<String, Duration>>,
+    default_delay: Mutex<Duration>,
+    calls: CallCounter,
+}
+
+impl Fake {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Fake::default())
+    }
+
+    pub fn registry(self: &Arc<Self>) -> Registry {
+        Registry::new(vec![self.clone() as Arc<dyn Provider>], self.calls.clone())
+    }
+
+    /// Every operation so far, as "create a", "update b", "delete c".
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().expect("log").clone()
+    }
+
+    pub fn clear_log(&self) {
+        self.log.lock().expect("log").clear();
+    }
+
+    /// Position of `entry` in the log; panics if absent.
+    pub fn at(&self, entry: &str) -> usize {
+        let log = self.log();
+        log.iter()
+            .position(|l| l == entry)
+            .unwrap_or_else(|| panic!("{entry:?} not in {log:?}"))
+    }
+
+    pub fn fail_on(&self, addr: &str) {
+        self.fail.lock().expect("fail").insert(addr.to_string());
+    }
+
+    pub fn heal(&self, addr: &str) {
+        self.fail.lock().expect("fail").remove(addr);
+    }
+
+    pub fn slow(&self, addr: &str, d: Duration) {
+        self.delay
+            .lock()
+            .expect("delay")
+            .insert(addr.to_string(), d);
+    }
+
+    pub fn set_default_delay(&self, d: Duration) {
+        *self.default_delay.lock().expect("delay") = d;
+    }
+
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Addresses of every live thing.
+    pub fn live(&self) -> BTreeSet<String> {
+        self.state
+            .lock()
+            .expect("state")
+            .values()
+            .map(|(_, l)| l.addr.to_string())
+            .collect()
+    }
+
+    async fn op(&self, verb: &str, addr: &Addr) -> Result<(), ProviderError> {
+        self.calls.add();
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let delay = self
+            .delay
+            .lock()
+            .expect("delay")
+            .get(addr.as_str())
+            .copied();
+        let delay = delay.unwrap_or(*self.default_delay.lock().expect("delay"));
+        tokio::time::sleep(delay).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if self.fail.lock().expect("fail").contains(addr.as_str()) {
+            return Err(ProviderError {
+                operation: format!("{verb} fake_thing"),
+                code: Some("FakeFailure".into()),
+                message: "told to fail".into(),
+                request_id: Some("req-1".into()),
+            });
+        }
+        self.log.lock().expect("log").push(format!("{verb} {addr}"));
+        Ok(())
+    }
+
+    fn make(&self, addr: &Addr, id: String, props: &Props) -> Live {
+        let refs = props
+            .get("parent")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .into_iter()
+            .collect();
+        Live {
+            addr: addr.clone(),
+            id: id.clone(),
+            props: props.clone(),
+            outputs: Outputs::from([("id".to_string(), Value::Str(id))]),
+            refs,
+        }
+    }
+}
+
+#[async_trait]
+impl Provider for Fake {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
+        self.calls.add();
+        let state = self.state.lock().expect("state");
+        Ok(state
+            .values()
+            .filter(|(env, _)| *env == scope.env)
+            .map(|(_, l)| l.clone())
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        scope: &Scope,
+        addr: &Addr,
+        props: &Props,
+    ) -> Result<Live, ProviderError> {
+        self.op("create", addr).await?;
+        let id = format!("thing-{}", self.next_id.fetch_add(1, Ordering::SeqCst));
+        let live = self.make(addr, id.clone(), props);
+        self.state
+            .lock()
+            .expect("state")
+            .insert(id, (scope.env.clone(), live.clone()));
+        Ok(live)
+    }
+
+    async fn update(
+        &self,
+        scope: &Scope,
+        props: &Props,
+        live: &Live,
+    ) -> Result<Live, ProviderError> {
+        self.op("update", &live.addr).await?;
+        let next = self.make(&live.addr, live.id.clone(), props);
+        self.state
+            .lock()
+            .expect("state")
+            .insert(live.id.clone(), (scope.env.clone(), next.clone()));
+        Ok(next)
+    }
+
+    async fn delete(&self, _scope: &Scope, live: &Live) -> Result<(), ProviderError> {
+        self.op("delete", &live.addr).await?;
+        self.state.lock().expect("state").remove(&live.id);
+        Ok(())
+    }
+}

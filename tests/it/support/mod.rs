@@ -1,0 +1,65 @@
+//! Shared test helpers: loading a stack, copies of the project to edit, the emulator.
+
+pub mod fake;
+pub mod moto;
+
+use bandup_infra::config::{self, LoadOptions, Stack, TypeInfo};
+use bandup_infra::graph::{builder, Dag};
+use bandup_infra::model::Addr;
+use std::path::{Path, PathBuf};
+
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Load `env` of the project at `root`; panics with every diagnostic if it is invalid.
+pub fn load(root: &Path, env: Option<&str>, types: &dyn TypeInfo) -> (Stack, Dag<Addr>) {
+    let opts = LoadOptions {
+        root: root.to_path_buf(),
+        env: env.map(str::to_string),
+        stack: None,
+    };
+    let (stack, diags) = config::load(&opts, types);
+    assert!(diags.is_empty(), "unexpected problems: {:#?}", diags.items);
+    let graph = builder::build(&stack).expect("no cycle");
+    (stack, graph)
+}
+
+/// A writable copy of the project's stacks/ and environments/.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn copy() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for sub in ["stacks", "environments"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+            for e in std::fs::read_dir(project_root().join(sub)).expect("read_dir") {
+                let e = e.expect("entry");
+                std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).expect("copy");
+            }
+        }
+        Project { dir }
+    }
+
+    /// An empty project with one stack file.
+    pub fn with_stack(yaml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("stacks")).expect("mkdir");
+        std::fs::write(dir.path().join("stacks/bandup.yaml"), yaml).expect("write");
+        Project { dir }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Replace `from` by `to` in `file`; the text must be there.
+    pub fn edit(&self, file: &str, from: &str, to: &str) {
+        let path = self.root().join(file);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains(from), "{file} does not contain {from:?}");
+        std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+    }
+}

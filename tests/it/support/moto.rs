@@ -1,0 +1,89 @@
+//! The local AWS for tests: a moto server of our own on 127.0.0.1, on a free port,
+//! stopped when the test ends. `scripts/emulator install` puts moto in .venv/moto.
+
+use super::project_root;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::config::Credentials;
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+static INSTALL: Mutex<bool> = Mutex::new(false);
+
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+fn ensure_installed() -> std::path::PathBuf {
+    let bin = project_root().join(".venv/moto/bin/moto_server");
+    let mut done = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if !*done {
+        let status = Command::new(project_root().join("scripts/emulator"))
+            .arg("install")
+            .status()
+            .expect("run scripts/emulator install");
+        assert!(status.success(), "scripts/emulator install failed");
+        *done = true;
+    }
+    bin
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let bin = ensure_installed();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let child = Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// SDK configuration pointing at this server with dummy credentials.
+    pub async fn sdk(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("eu-west-2"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .load()
+            .await
+    }
+
+    /// Environment for running the real binary against this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_CONFIG_FILE", "/dev/null".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,236 @@
+//! Stack validation: one fixture per class of error, each asserting the message, the
+//! file:line:col and the hint. No AWS call is involved.
+
+use bandup_infra::config::{load, Diagnostic, LoadOptions};
+use bandup_infra::graph::builder;
+use std::path::PathBuf;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Every problem `validate` would report for a fixture stack.
+fn problems(name: &str) -> Vec<Diagnostic> {
+    problems_in(LoadOptions {
+        root: fixtures(),
+        env: None,
+        stack: Some(fixtures().join(format!("invalid/{name}.yaml"))),
+    })
+}
+
+fn problems_in(opts: LoadOptions) -> Vec<Diagnostic> {
+    let registry = bandup_infra::aws::offline_registry();
+    let (stack, mut diags) = load(&opts, &registry);
+    if let Err(d) = builder::build(&stack) {
+        diags.push(d);
+    }
+    diags.sorted().items
+}
+
+/// The only problem of a fixture, checked for position and message.
+fn only(name: &str, at: &str, message: &str) -> Diagnostic {
+    let all = problems(name);
+    assert_eq!(all.len(), 1, "expected one problem, got {all:#?}");
+    let d = all.into_iter().next().expect("one");
+    assert_eq!(
+        d.pos.to_string(),
+        format!("invalid/{name}.yaml:{at}"),
+        "{d}"
+    );
+    assert!(
+        d.message.contains(message),
+        "{:?} does not contain {message:?}",
+        d.message
+    );
+    d
+}
+
+fn hint(d: &Diagnostic) -> &str {
+    d.hint.as_deref().unwrap_or_default()
+}
+
+#[test]
+fn yaml_syntax_errors_point_at_the_broken_spot() {
+    let d = only(
+        "yaml_syntax",
+        "6:19",
+        "YAML syntax error: unclosed bracket '['",
+    );
+    assert!(!hint(&d).is_empty());
+}
+
+#[test]
+fn unknown_fields_suggest_the_right_name() {
+    let d = only(
+        "unknown_field",
+        "6:7",
+        "unknown field `cidr_blok` for resource type `aws_vpc`",
+    );
+    assert_eq!(hint(&d), "did you mean `cidr_block`?");
+}
+
+#[test]
+fn wrong_types_say_what_was_expected() {
+    only(
+        "wrong_type",
+        "7:29",
+        "`enable_dns_hostnames`: expected a boolean (true or false), found a string",
+    );
+}
+
+#[test]
+fn missing_required_fields_are_named() {
+    let d = only(
+        "missing_required",
+        "7:3",
+        "missing required field `availability_zone` in resource `subnet` (aws_subnet)",
+    );
+    assert!(hint(&d).contains("eu-west-2a"));
+}
+
+#[test]
+fn duplicate_names_point_at_both_definitions() {
+    let d = only("duplicate_name", "7:3", "duplicate resource name `vpc`");
+    assert_eq!(
+        d.related.first().map(|(p, _)| p.to_string()),
+        Some("invalid/duplicate_name.yaml:3:3".into())
+    );
+}
+
+#[test]
+fn dangling_references_suggest_the_resource_meant() {
+    let d = only(
+        "dangling_reference",
+        "10:15",
+        "reference to unknown resource `vcp`",
+    );
+    assert_eq!(hint(&d), "did you mean `vpc`?");
+}
+
+#[test]
+fn references_to_unknown_attributes_list_the_real_ones() {
+    let d = only(
+        "unknown_attribute",
+        "10:15",
+        "`vpc` (aws_vpc) has no attribute `ids`",
+    );
+    assert!(hint(&d).contains("did you mean `id`?"));
+}
+
+#[test]
+fn dependency_cycles_are_named() {
+    let d = only("cycle", "7:3", "dependency cycle: ");
+    assert!(
+        d.message.contains("first -> second -> first")
+            || d.message.contains("second -> first -> second"),
+        "{}",
+        d.message
+    );
+    assert_eq!(d.related.len(), 1);
+}
+
+#[test]
+fn invalid_cidr_blocks_are_refused() {
+    let d = only("invalid_cidr", "6:19", "invalid CIDR block `10.0.0.0/33`");
+    assert!(hint(&d).contains("10.0.1.0/24"));
+}
+
+#[test]
+fn subnets_must_lie_inside_their_vpc() {
+    let d = only(
+        "subnet_outside_vpc",
+        "12:19",
+        "subnet `subnet` (10.1.0.0/24) is outside its VPC `vpc` (10.0.0.0/16)",
+    );
+    assert_eq!(hint(&d), "choose a range inside 10.0.0.0/16");
+}
+
+#[test]
+fn overlapping_subnets_are_reported_once() {
+    let d = only(
+        "overlapping_subnets",
+        "18:19",
+        "subnet `b` (10.0.1.0/24) overlaps subnet `a` (10.0.0.0/23)",
+    );
+    assert_eq!(d.related.len(), 1);
+}
+
+#[test]
+fn unknown_resource_types_suggest_the_right_one() {
+    let d = only("unknown_type", "4:11", "unknown resource type `aws_vcp`");
+    assert_eq!(hint(&d), "did you mean `aws_vpc`?");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let all = problems("many_problems");
+    let at: Vec<String> = all
+        .iter()
+        .map(|d| format!("{}:{}", d.pos.line, d.pos.col))
+        .collect();
+    assert_eq!(at, ["7:29", "9:11", "15:15", "16:7"], "{all:#?}");
+}
+
+#[test]
+fn unknown_environments_list_the_known_ones() {
+    let all = problems_in(LoadOptions {
+        root: fixtures().join("envs"),
+        env: Some("stagin".into()),
+        stack: None,
+    });
+    assert_eq!(all.len(), 1);
+    assert!(all[0].message.contains("unknown environment `stagin`"));
+    assert_eq!(
+        hint(&all[0]),
+        "did you mean `staging`? environments: dev, staging"
+    );
+}
+
+#[test]
+fn environments_may_only_set_declared_parameters() {
+    let all = problems_in(LoadOptions {
+        root: fixtures().join("envs"),
+        env: Some("staging".into()),
+        stack: None,
+    });
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0].pos.to_string(), "environments/staging.yaml:5:3");
+    assert_eq!(
+        all[0].message,
+        "unknown parameter `az`: the stack does not declare it"
+    );
+    assert_eq!(hint(&all[0]), "did you mean `azs`?");
+}
+
+#[test]
+fn the_project_stack_is_valid_for_every_environment() {
+    for env in ["dev", "prod"] {
+        let all = problems_in(LoadOptions {
+            root: crate::support::project_root(),
+            env: Some(env.into()),
+            stack: None,
+        });
+        assert!(all.is_empty(), "{env}: {all:#?}");
+    }
+}
+
+#[test]
+fn environments_differ_in_cidr_azs_and_nat_strategy() {
+    let registry = bandup_infra::aws::offline_registry();
+    let count = |env: &str, t: &str| {
+        let (stack, _) =
+            crate::support::load(&crate::support::project_root(), Some(env), &registry);
+        stack.resources.iter().filter(|r| r.type_name == t).count()
+    };
+    assert_eq!(
+        (count("dev", "aws_subnet"), count("prod", "aws_subnet")),
+        (4, 6)
+    );
+    assert_eq!(
+        (
+            count("dev", "aws_nat_gateway"),
+            count("prod", "aws_nat_gateway")
+        ),
+        (1, 3)
+    );
+}
