@@ -99,6 +99,17 @@ impl Provider for Subnet {
 
     fn check(&self, r: &Resource, stack: &Stack) -> Vec<Diagnostic> {
         let mut out = Vec::new();
+        let az = r.props.get("availability_zone").and_then(Value::as_str);
+        if let (Some(region), Some(az), Some(pos)) =
+            (&stack.region, az, r.field_pos.get("availability_zone"))
+        {
+            if !az.starts_with(region.as_str()) {
+                out.push(
+                    Diagnostic::new(pos.clone(), format!("availability zone `{az}` of `{}` is not in the environment's region `{region}`", r.addr))
+                        .hint(format!("use a zone of {region}, such as {region}a")),
+                );
+            }
+        }
         let (Some(net), Some(pos)) = (cidr_of(r), r.field_pos.get("cidr_block")) else {
             return out;
         };

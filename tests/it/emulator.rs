@@ -265,8 +265,32 @@ async fn destroy_removes_everything_of_one_environment_and_nothing_of_another() 
     assert_eq!(prod.summary.add, 23, "prod plans only its own resources");
     let prod_before = tagged(&ec2, "prod").await;
 
-    let destroyed = apply_env(&root, "dev", &registry, Mode::Destroy { force: false }).await;
+    let destroyed = plan_env(&root, "dev", &registry, Mode::Destroy { force: false }).await;
     assert_eq!(destroyed.summary.destroy, 16);
+    // AWS will not detach an internet gateway while the VPC has mapped public addresses
+    // (moto does not enforce it): the NAT gateway and its EIP must go first.
+    let steps = bandup_infra::apply::schedule(&destroyed, &registry);
+    let at = |addr: &str| {
+        (0..steps.len())
+            .find(|&i| steps.node(i).addr.as_str() == addr)
+            .expect("step")
+    };
+    for first in ["nat[eu-west-2a]", "nat_eip[eu-west-2a]"] {
+        assert!(
+            steps.descendants(at(first)).contains(&at("igw")),
+            "{first} is deleted before igw"
+        );
+    }
+    let report = apply(&destroyed, &registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0, "{:#?}", report.outcomes);
+    let done = |addr: &str| {
+        report
+            .outcomes
+            .iter()
+            .position(|o| o.addr.as_str() == addr)
+            .expect("outcome")
+    };
+    assert!(done("nat[eu-west-2a]") < done("igw"));
     assert!(
         tagged(&ec2, "dev").await.values().all(|&n| n == 0),
         "{:?}",

@@ -234,3 +234,18 @@ fn environments_differ_in_cidr_azs_and_nat_strategy() {
         (1, 3)
     );
 }
+
+#[test]
+fn availability_zones_must_belong_to_the_environments_region() {
+    let all = problems_in(LoadOptions {
+        root: fixtures().join("region"),
+        env: Some("dev".into()),
+        stack: None,
+    });
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0].pos.to_string(), "stacks/bandup.yaml:11:26");
+    assert!(all[0].message.contains(
+        "availability zone `us-east-1a` of `subnet` is not in the environment's region `eu-west-2`"
+    ));
+    assert_eq!(hint(&all[0]), "use a zone of eu-west-2, such as eu-west-2a");
+}
