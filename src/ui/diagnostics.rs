@@ -13,6 +13,8 @@ struct Report {
     labels: Vec<LabeledSpan>,
     help: Option<String>,
     related: Vec<Report>,
+    /// A related place shown as advice, not as another error.
+    advice: bool,
 }
 
 impl fmt::Display for Report {
@@ -26,6 +28,10 @@ impl std::error::Error for Report {}
 impl miette::Diagnostic for Report {
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         Some(&self.src)
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        self.advice.then_some(miette::Severity::Advice)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -93,6 +99,7 @@ fn report(d: &Diagnostic, sources: &[(String, String)]) -> Report {
                 src: NamedSource::new(&pos.file, t),
                 help: None,
                 related: Vec::new(),
+                advice: true,
             }
         })
         .collect();
@@ -102,6 +109,7 @@ fn report(d: &Diagnostic, sources: &[(String, String)]) -> Report {
         labels: vec![label],
         help: d.hint.clone(),
         related,
+        advice: false,
     }
 }
 
