@@ -74,71 +74,29 @@ pub async fn apply(
 ) -> Report {
     let started = Instant::now();
     let calls_before = registry.calls.get();
-    let dag = schedule(plan, registry);
     let outputs: Arc<Mutex<BTreeMap<Addr, Outputs>>> = Arc::new(Mutex::new(
         plan.resources
             .iter()
             .filter_map(|r| r.live.as_ref().map(|l| (r.addr.clone(), l.outputs.clone())))
             .collect(),
     ));
-    let mut waiting: Vec<usize> = (0..dag.len())
-        .map(|i| dag.predecessors(i).count())
-        .collect();
-    let mut ready: Vec<usize> = (0..dag.len()).filter(|&i| waiting[i] == 0).rev().collect();
-    let mut blocked: BTreeMap<usize, Addr> = BTreeMap::new();
-    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut walk = Walk::new(schedule(plan, registry), reporter.clone());
     let mut running: JoinSet<(usize, Result<Option<Live>, ProviderError>, u64)> = JoinSet::new();
-    let parallelism = parallelism.max(1);
 
     loop {
-        while running.len() < parallelism {
-            let Some(i) = ready.pop() else { break };
-            let step = dag.node(i).clone();
-            if let Some(because) = blocked.get(&i).cloned() {
-                reporter.event(Event::Skipped {
-                    addr: step.addr.clone(),
-                    op: step.op,
-                    because: because.clone(),
-                });
-                outcomes.push(Outcome {
-                    addr: step.addr.clone(),
-                    op: step.op,
-                    status: Status::Skipped {
-                        because: because.clone(),
-                    },
-                    elapsed_ms: 0,
-                });
-                release(
-                    &dag,
-                    i,
-                    &mut waiting,
-                    &mut ready,
-                    &mut blocked,
-                    Some(because),
-                );
+        while running.len() < parallelism.max(1) {
+            let Some(i) = walk.ready.pop() else { break };
+            let step = walk.dag.node(i).clone();
+            if let Some(because) = walk.blocked.get(&i).cloned() {
+                walk.finish(i, Status::Skipped { because }, 0);
                 continue;
             }
             let Some(provider) = registry.get(&step.type_name).cloned() else {
-                let error = format!("no provider for resource type {}", step.type_name);
-                reporter.event(Event::Failed {
-                    addr: step.addr.clone(),
-                    op: step.op,
-                    error: error.clone(),
-                });
-                outcomes.push(Outcome {
-                    addr: step.addr.clone(),
-                    op: step.op,
-                    status: Status::Failed { error },
-                    elapsed_ms: 0,
-                });
-                release(
-                    &dag,
-                    i,
-                    &mut waiting,
-                    &mut ready,
-                    &mut blocked,
-                    Some(step.addr.clone()),
+                let error = format!(
+                    "{}: no provider for resource type {}",
+                    step.addr, step.type_name
                 );
+                walk.finish(i, Status::Failed { error }, 0);
                 continue;
             };
             let scope = plan.scope.clone();
@@ -146,34 +104,13 @@ pub async fn apply(
             let reporter = reporter.clone();
             running.spawn(async move {
                 let t0 = Instant::now();
-                reporter.event(Event::Started { addr: step.addr.clone(), op: step.op });
-                let result = match step.op {
-                    Op::Delete => match &step.live {
-                        Some(l) => provider.delete(&scope, l).await.map(|_| None),
-                        None => Ok(None),
-                    },
-                    Op::Create | Op::Update => {
-                        let props = {
-                            let known = outputs.lock().map(|g| g.clone()).unwrap_or_default();
-                            let lookup = |a: &Addr, attr: &str| known.get(a).and_then(|o| o.get(attr)).cloned();
-                            step.desired.iter().map(|(k, v)| (k.clone(), v.resolve(&lookup))).collect::<crate::model::Props>()
-                        };
-                        if let Some((field, _)) = props.iter().find(|(_, v)| v.has_unknown()) {
-                            Err(ProviderError::new("resolve", format!("`{field}` is still unknown: a resource it refers to was not created")))
-                        } else if step.op == Op::Create {
-                            provider.create(&scope, &step.addr, &props).await.map(Some)
-                        } else {
-                            match &step.live {
-                                Some(l) => provider.update(&scope, &props, l).await.map(Some),
-                                None => Err(ProviderError::new("update", "no live resource to update")),
-                            }
-                        }
-                    }
-                };
-                if let Ok(Some(l)) = &result {
-                    if let Ok(mut g) = outputs.lock() {
-                        g.insert(step.addr.clone(), l.outputs.clone());
-                    }
+                reporter.event(Event::Started {
+                    addr: step.addr.clone(),
+                    op: step.op,
+                });
+                let result = run_step(&step, provider.as_ref(), &scope, &outputs).await;
+                if let (Ok(Some(l)), Ok(mut known)) = (&result, outputs.lock()) {
+                    known.insert(step.addr.clone(), l.outputs.clone());
                 }
                 (i, result, duration_ms(t0.elapsed()))
             });
@@ -181,90 +118,142 @@ pub async fn apply(
         let Some(joined) = running.join_next().await else {
             break;
         };
-        let (i, result, elapsed_ms) = match joined {
-            Ok(r) => r,
-            Err(e) => {
-                // A panicking provider is a bug; report it rather than abort the walk.
-                outcomes.push(Outcome {
-                    addr: Addr("(unknown)".into()),
-                    op: Op::Update,
-                    status: Status::Failed {
-                        error: format!("internal error: {e}"),
-                    },
-                    elapsed_ms: 0,
-                });
-                continue;
-            }
-        };
-        let step = dag.node(i);
-        match result {
-            Ok(live) => {
+        match joined {
+            Ok((i, Ok(live), elapsed_ms)) => {
+                let step = walk.dag.node(i);
                 let id = live
                     .map(|l| l.id)
-                    .or_else(|| step.live.as_ref().map(|l| l.id.clone()))
-                    .unwrap_or_default();
-                reporter.event(Event::Finished {
-                    addr: step.addr.clone(),
-                    op: step.op,
-                    id: id.clone(),
-                    elapsed: std::time::Duration::from_millis(elapsed_ms),
-                });
-                outcomes.push(Outcome {
-                    addr: step.addr.clone(),
-                    op: step.op,
-                    status: Status::Done { id },
-                    elapsed_ms,
-                });
-                release(&dag, i, &mut waiting, &mut ready, &mut blocked, None);
-            }
-            Err(e) => {
-                let error = format!("{}: {e}", step.addr);
-                reporter.event(Event::Failed {
-                    addr: step.addr.clone(),
-                    op: step.op,
-                    error: error.clone(),
-                });
-                outcomes.push(Outcome {
-                    addr: step.addr.clone(),
-                    op: step.op,
-                    status: Status::Failed { error },
-                    elapsed_ms,
-                });
-                release(
-                    &dag,
+                    .or_else(|| step.live.as_ref().map(|l| l.id.clone()));
+                walk.finish(
                     i,
-                    &mut waiting,
-                    &mut ready,
-                    &mut blocked,
-                    Some(step.addr.clone()),
+                    Status::Done {
+                        id: id.unwrap_or_default(),
+                    },
+                    elapsed_ms,
                 );
             }
+            Ok((i, Err(e), elapsed_ms)) => {
+                let error = format!("{}: {e}", walk.dag.node(i).addr);
+                walk.finish(i, Status::Failed { error }, elapsed_ms);
+            }
+            // A panicking provider is a bug; its step is never released, so what depends on
+            // it does not run, and the rest goes on.
+            Err(e) => tracing::error!("an apply task panicked: {e}"),
         }
     }
     Report {
-        outcomes,
+        outcomes: walk.outcomes,
         api_calls: registry.calls.get() - calls_before,
         elapsed_ms: duration_ms(started.elapsed()),
     }
 }
 
-/// Mark `i` finished: its successors lose one wait; if `failed` names a resource, they
-/// are skipped because of it.
-fn release(
-    dag: &Dag<Step>,
-    i: usize,
-    waiting: &mut [usize],
-    ready: &mut Vec<usize>,
-    blocked: &mut BTreeMap<usize, Addr>,
-    failed: Option<Addr>,
-) {
-    for s in dag.successors(i) {
-        if let Some(f) = &failed {
-            blocked.entry(s).or_insert_with(|| f.clone());
+/// One operation: resolve references from what has finished, then call the provider.
+async fn run_step(
+    step: &Step,
+    provider: &dyn crate::provider::Provider,
+    scope: &crate::provider::Scope,
+    outputs: &Mutex<BTreeMap<Addr, Outputs>>,
+) -> Result<Option<Live>, ProviderError> {
+    if step.op == Op::Delete {
+        if let Some(l) = &step.live {
+            provider.delete(scope, l).await?;
         }
-        waiting[s] -= 1;
-        if waiting[s] == 0 {
-            ready.insert(0, s);
+        return Ok(None);
+    }
+    let props: crate::model::Props = {
+        let known = outputs.lock().map(|g| g.clone()).unwrap_or_default();
+        let lookup = |a: &Addr, attr: &str| known.get(a).and_then(|o| o.get(attr)).cloned();
+        step.desired
+            .iter()
+            .map(|(k, v)| (k.clone(), v.resolve(&lookup)))
+            .collect()
+    };
+    if let Some((field, _)) = props.iter().find(|(_, v)| v.has_unknown()) {
+        let msg = format!("`{field}` is still unknown: a resource it refers to was not created");
+        return Err(ProviderError::new("resolve", msg));
+    }
+    match (step.op, &step.live) {
+        (Op::Create, _) => provider.create(scope, &step.addr, &props).await.map(Some),
+        (_, Some(l)) => provider.update(scope, &props, l).await.map(Some),
+        (_, None) => Err(ProviderError::new("update", "no live resource to update")),
+    }
+}
+
+/// The state of the walk: what waits on what, what is ready, what is blocked by a failure.
+struct Walk {
+    dag: Dag<Step>,
+    waiting: Vec<usize>,
+    ready: Vec<usize>,
+    blocked: BTreeMap<usize, Addr>,
+    outcomes: Vec<Outcome>,
+    reporter: Arc<dyn Reporter>,
+}
+
+impl Walk {
+    fn new(dag: Dag<Step>, reporter: Arc<dyn Reporter>) -> Self {
+        let waiting: Vec<usize> = (0..dag.len())
+            .map(|i| dag.predecessors(i).count())
+            .collect();
+        let ready = (0..dag.len()).filter(|&i| waiting[i] == 0).rev().collect();
+        Walk {
+            dag,
+            waiting,
+            ready,
+            blocked: BTreeMap::new(),
+            outcomes: Vec::new(),
+            reporter,
+        }
+    }
+
+    /// Record step `i`'s outcome, report it, and release what waits on it; after a
+    /// failure or a skip, everything downstream is skipped because of the failed one.
+    fn finish(&mut self, i: usize, status: Status, elapsed_ms: u64) {
+        let step = self.dag.node(i);
+        let (addr, op) = (step.addr.clone(), step.op);
+        let culprit = match &status {
+            Status::Done { id } => {
+                let elapsed = std::time::Duration::from_millis(elapsed_ms);
+                self.reporter.event(Event::Finished {
+                    addr: addr.clone(),
+                    op,
+                    id: id.clone(),
+                    elapsed,
+                });
+                None
+            }
+            Status::Failed { error } => {
+                self.reporter.event(Event::Failed {
+                    addr: addr.clone(),
+                    op,
+                    error: error.clone(),
+                });
+                Some(addr.clone())
+            }
+            Status::Skipped { because } => {
+                self.reporter.event(Event::Skipped {
+                    addr: addr.clone(),
+                    op,
+                    because: because.clone(),
+                });
+                Some(because.clone())
+            }
+        };
+        self.outcomes.push(Outcome {
+            addr,
+            op,
+            status,
+            elapsed_ms,
+        });
+        let next: Vec<usize> = self.dag.successors(i).collect();
+        for s in next {
+            if let Some(c) = &culprit {
+                self.blocked.entry(s).or_insert_with(|| c.clone());
+            }
+            self.waiting[s] -= 1;
+            if self.waiting[s] == 0 {
+                self.ready.insert(0, s);
+            }
         }
     }
 }

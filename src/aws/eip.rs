@@ -82,15 +82,6 @@ impl Provider for Eip {
         ))
     }
 
-    async fn update(
-        &self,
-        _scope: &Scope,
-        _props: &Props,
-        l: &Live,
-    ) -> Result<Live, ProviderError> {
-        Ok(l.clone())
-    }
-
     async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
         deleted(
             "ReleaseAddress",

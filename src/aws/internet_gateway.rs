@@ -99,13 +99,6 @@ impl Provider for InternetGateway {
         ))
     }
 
-    async fn update(&self, _scope: &Scope, props: &Props, l: &Live) -> Result<Live, ProviderError> {
-        // The only field forces replacement; nothing changes in place.
-        let mut next = l.clone();
-        next.props = props.clone();
-        Ok(next)
-    }
-
     async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
         if let Some(vpc) = l.props.get("vpc_id").and_then(Value::as_str) {
             deleted(

@@ -148,12 +148,6 @@ impl Provider for NatGateway {
         ))
     }
 
-    async fn update(&self, _scope: &Scope, props: &Props, l: &Live) -> Result<Live, ProviderError> {
-        let mut next = l.clone();
-        next.props = props.clone();
-        Ok(next)
-    }
-
     async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
         deleted(
             "DeleteNatGateway",

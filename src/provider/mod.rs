@@ -146,13 +146,20 @@ pub trait Provider: Send + Sync {
         props: &Props,
     ) -> Result<Live, ProviderError>;
 
-    /// Bring `live` to `props` in place (only fields that do not force replacement differ).
+    /// Bring `live` to `props` in place; only fields that do not force replacement differ.
+    /// Types whose every field forces replacement keep this default: the planner never
+    /// asks them to update.
     async fn update(
         &self,
-        scope: &Scope,
-        props: &Props,
+        _scope: &Scope,
+        _props: &Props,
         live: &Live,
-    ) -> Result<Live, ProviderError>;
+    ) -> Result<Live, ProviderError> {
+        Err(ProviderError::new(
+            format!("update {}", self.schema().type_name),
+            format!("`{}` cannot change in place", live.addr),
+        ))
+    }
 
     /// Delete the resource; succeeds if it is already gone.
     async fn delete(&self, scope: &Scope, live: &Live) -> Result<(), ProviderError>;

@@ -138,6 +138,9 @@ async fn the_dev_network_applies_from_empty_and_then_plans_no_changes() {
 
     let first = apply_env(&root, "dev", &registry, Mode::Normal).await;
     assert_eq!(first.summary.add, 16);
+    insta::with_settings!({ filters => vec![(r"in \d+\.\d+s", "in [time]")] }, {
+        insta::assert_snapshot!("dev_plan_from_empty", bandup_infra::ui::plan::render(&first));
+    });
     let counts = tagged(&ec2, "dev").await;
     let expected = BTreeMap::from([
         ("vpc", 1),

@@ -280,3 +280,20 @@ fn a_cycle_is_reported_with_its_members() {
         err.message
     );
 }
+
+#[tokio::test]
+async fn a_plan_survives_json_and_applies_the_same() {
+    let fake = Fake::new();
+    let p = Project::with_stack(CHAIN);
+    let registry = fake.registry();
+    let planned = plan_of(&p, &registry, Mode::Normal).await;
+    let json = serde_json::to_string(&planned).expect("serialize");
+    let back: Plan = serde_json::from_str(&json).expect("deserialize");
+    let report = apply(&back, &registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.count(bandup_infra::model::Op::Create), 4);
+    assert!(fake.at("create a") < fake.at("create b"));
+    assert!(!plan_of(&p, &registry, Mode::Normal)
+        .await
+        .summary
+        .has_changes());
+}

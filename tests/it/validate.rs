@@ -249,3 +249,16 @@ fn availability_zones_must_belong_to_the_environments_region() {
     ));
     assert_eq!(hint(&all[0]), "use a zone of eu-west-2, such as eu-west-2a");
 }
+
+#[test]
+fn diagnostics_render_with_the_line_underlined_and_the_hint() {
+    let diags = bandup_infra::config::Diagnostics {
+        items: problems("many_problems"),
+        sources: vec![(
+            "invalid/many_problems.yaml".into(),
+            std::fs::read_to_string(fixtures().join("invalid/many_problems.yaml")).expect("read"),
+        )],
+    };
+    let text = bandup_infra::ui::diagnostics::render(&diags, bandup_infra::ui::Style::plain());
+    insta::assert_snapshot!("many_problems", text);
+}
