@@ -120,13 +120,11 @@ impl Provider for Vpc {
             let (Some(addr), Some(id)) = (owned_addr(scope, v.tags()), v.vpc_id()) else {
                 continue;
             };
-            // DescribeVpcs does not return the DNS attributes: one call each.
-            let support = self
-                .attribute(id, VpcAttributeName::EnableDnsSupport)
-                .await?;
-            let hostnames = self
-                .attribute(id, VpcAttributeName::EnableDnsHostnames)
-                .await?;
+            // DescribeVpcs does not return the DNS attributes: one call each, at once.
+            let (support, hostnames) = tokio::try_join!(
+                self.attribute(id, VpcAttributeName::EnableDnsSupport),
+                self.attribute(id, VpcAttributeName::EnableDnsHostnames),
+            )?;
             let cidr = Value::Str(v.cidr_block().unwrap_or_default().to_string());
             let props = Props::from([
                 ("cidr_block".to_string(), cidr.clone()),
