@@ -230,6 +230,7 @@ impl Loader<'_> {
         let params = self.params(
             stack_node.get("parameters"),
             env_node.as_ref().and_then(|e| e.get("parameters")),
+            opts.env.is_some(),
         );
         let resources = self.resources(
             &stack_node,
@@ -285,7 +286,12 @@ impl Loader<'_> {
         out
     }
 
-    fn params(&mut self, decl: Option<&Node>, set: Option<&Node>) -> BTreeMap<String, Value> {
+    fn params(
+        &mut self,
+        decl: Option<&Node>,
+        set: Option<&Node>,
+        have_env: bool,
+    ) -> BTreeMap<String, Value> {
         let mut types: BTreeMap<String, (String, Option<&Node>, Pos)> = BTreeMap::new();
         for (k, v) in decl.and_then(Node::as_map).unwrap_or_default() {
             if v.as_map().is_none() {
@@ -360,9 +366,11 @@ impl Loader<'_> {
                             "parameter `{name}` has no default and the environment does not set it"
                         ),
                     )
-                    .hint(format!(
-                        "set `{name}` under `parameters:` in the environment file"
-                    )),
+                    .hint(if have_env {
+                        format!("set `{name}` under `parameters:` in the environment file")
+                    } else {
+                        format!("pass --env NAME to read environments/NAME.yaml, which sets `{name}`, or give it a `default:`")
+                    }),
                 );
                 continue;
             };

@@ -67,6 +67,15 @@ fn validate_reports_problems_with_position_and_exits_one() {
 }
 
 #[test]
+fn validate_without_an_environment_says_how_to_choose_one() {
+    let o = run(&["validate"], &[]);
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert!(err.contains("parameter `vpc_cidr` has no default"), "{err}");
+    assert!(err.contains("pass --env NAME"), "{err}");
+}
+
+#[test]
 fn an_unknown_environment_is_an_error() {
     let o = run(&["plan", "--env", "stagin"], &[]);
     assert_eq!(code(&o), 1);
