@@ -305,3 +305,127 @@ async fn destroy_removes_everything_of_one_environment_and_nothing_of_another() 
         .summary
         .has_changes());
 }
+
+#[tokio::test]
+async fn in_place_updates_of_each_type_converge() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let p = Project::copy();
+    apply_env(p.root(), "dev", &registry, Mode::Normal).await;
+
+    // An environment override, a subnet attribute, a new route, a security group's egress.
+    p.edit(
+        "environments/dev.yaml",
+        "nat_azs: [eu-west-2a]\n",
+        "nat_azs: [eu-west-2a]\noverrides:\n  vpc:\n    enable_dns_hostnames: false\n",
+    );
+    p.edit(
+        "stacks/bandup.yaml",
+        "      map_public_ip_on_launch: true\n",
+        "      map_public_ip_on_launch: false\n",
+    );
+    p.edit(
+        "stacks/bandup.yaml",
+        "          gateway_id: ${igw.id}\n",
+        "          gateway_id: ${igw.id}\n        - destination_cidr_block: 192.168.0.0/16\n          gateway_id: ${igw.id}\n",
+    );
+    p.edit(
+        "stacks/bandup.yaml",
+        "description: from the backend }\n      egress: []\n",
+        "description: from the backend }\n      egress:\n        - { protocol: tcp, from_port: 443, to_port: 443, cidr: 10.10.0.0/16 }\n",
+    );
+    let planned = plan_env(p.root(), "dev", &registry, Mode::Normal).await;
+    let expected = BTreeMap::from([
+        ("vpc".to_string(), Action::Update),
+        ("public_subnet[eu-west-2a]".to_string(), Action::Update),
+        ("public_subnet[eu-west-2b]".to_string(), Action::Update),
+        ("public_rt".to_string(), Action::Update),
+        ("db_sg".to_string(), Action::Update),
+    ]);
+    assert_eq!(changes(&planned), expected);
+    let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0, "{:#?}", report.outcomes);
+    assert!(!plan_env(p.root(), "dev", &registry, Mode::Normal)
+        .await
+        .summary
+        .has_changes());
+
+    let vpc_id = planned
+        .resources
+        .iter()
+        .find(|r| r.addr.as_str() == "vpc")
+        .and_then(|r| r.live.as_ref())
+        .map(|l| l.id.clone())
+        .expect("vpc id");
+    let hostnames = ec2
+        .describe_vpc_attribute()
+        .vpc_id(vpc_id)
+        .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames)
+        .send()
+        .await
+        .expect("attribute");
+    assert_eq!(
+        hostnames.enable_dns_hostnames().and_then(|a| a.value()),
+        Some(false)
+    );
+}
+
+#[tokio::test]
+async fn replacing_the_vpc_replaces_what_lives_in_it_and_converges() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let p = Project::copy();
+    apply_env(p.root(), "dev", &registry, Mode::Normal).await;
+    let before = tagged(&ec2, "dev").await;
+
+    let env = std::fs::read_to_string(p.root().join("environments/dev.yaml")).expect("read");
+    std::fs::write(
+        p.root().join("environments/dev.yaml"),
+        env.replace("10.10.", "10.11."),
+    )
+    .expect("write");
+    let planned = plan_env(p.root(), "dev", &registry, Mode::Normal).await;
+    let vpc = planned
+        .resources
+        .iter()
+        .find(|r| r.addr.as_str() == "vpc")
+        .expect("vpc");
+    assert_eq!(
+        (vpc.action, vpc.forcing_fields()),
+        (Action::Replace, vec!["cidr_block"])
+    );
+    // Everything with a vpc_id (or in a replaced subnet) is replaced; the Elastic IP stays.
+    assert_eq!(planned.summary.replace, 15, "{:#?}", changes(&planned));
+    assert_eq!(changes(&planned).get("nat_eip[eu-west-2a]"), None);
+
+    let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0, "{:#?}", report.outcomes);
+    assert!(!plan_env(p.root(), "dev", &registry, Mode::Normal)
+        .await
+        .summary
+        .has_changes());
+    assert_eq!(
+        tagged(&ec2, "dev").await,
+        before,
+        "no leftovers, nothing missing"
+    );
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:bandup:env")
+                .values("dev")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("vpcs");
+    assert_eq!(
+        vpcs.vpcs().first().and_then(|v| v.cidr_block()),
+        Some("10.11.0.0/16")
+    );
+}

@@ -1,5 +1,6 @@
 //! The local AWS for tests: a moto server of our own on 127.0.0.1, on a free port,
-//! stopped when the test ends. `scripts/emulator install` puts moto in .venv/moto.
+//! stopped when the test ends. `scripts/emulator install` puts moto in .venv/moto;
+//! `scripts/moto_server.py` starts it with the corrections listed in docs/emulator-gaps.md.
 
 use super::project_root;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -16,8 +17,9 @@ pub struct Moto {
     pub endpoint: String,
 }
 
+/// The virtualenv's Python, which runs scripts/moto_server.py (moto with corrections).
 fn ensure_installed() -> std::path::PathBuf {
-    let bin = project_root().join(".venv/moto/bin/moto_server");
+    let bin = project_root().join(".venv/moto/bin/python");
     let mut done = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     if !*done {
         let status = Command::new(project_root().join("scripts/emulator"))
@@ -39,6 +41,7 @@ impl Moto {
             .expect("addr")
             .port();
         let child = Command::new(bin)
+            .arg(project_root().join("scripts/moto_server.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -1,0 +1,31 @@
+"""Start moto's standalone server, corrected where it answers unlike AWS.
+
+Each correction makes moto do what AWS documents, so that the tool is tested against AWS's
+behaviour and never taught to work around the emulator. They are listed in
+docs/emulator-gaps.md. Arguments are moto_server's own (-H HOST -p PORT).
+"""
+
+import sys
+
+from moto.ec2.models.nat_gateways import NatGatewayBackend
+
+_delete_nat_gateway = NatGatewayBackend.delete_nat_gateway
+
+
+def delete_nat_gateway(self, nat_gateway_id):
+    # AWS: deleting a NAT gateway disassociates its Elastic IP, which can then be
+    # associated again (by a replacement gateway) or released. moto keeps the association.
+    nat = _delete_nat_gateway(self, nat_gateway_id)
+    for address in nat.address_set:
+        association = address.get("associationId")
+        if association and self.address_by_association([association]):
+            self.disassociate_address(association_id=association)
+    return nat
+
+
+NatGatewayBackend.delete_nat_gateway = delete_nat_gateway
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    sys.exit(main())
