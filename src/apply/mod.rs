@@ -108,7 +108,9 @@ pub async fn apply(
                     addr: step.addr.clone(),
                     op: step.op,
                 });
+                tracing::debug!(addr = %step.addr, op = ?step.op, "step started");
                 let result = run_step(&step, provider.as_ref(), &scope, &outputs).await;
+                tracing::debug!(addr = %step.addr, op = ?step.op, ok = result.is_ok(), "step finished");
                 if let (Ok(Some(l)), Ok(mut known)) = (&result, outputs.lock()) {
                     known.insert(step.addr.clone(), l.outputs.clone());
                 }

@@ -137,6 +137,7 @@ pub async fn discover(
     });
     let mut out = Vec::new();
     for (type_name, r) in join_all(reads).await {
+        tracing::debug!(type_name, ok = r.is_ok(), "discovered");
         let found = r.map_err(|error| PlanError::Read {
             type_name: type_name.to_string(),
             error,
@@ -242,6 +243,8 @@ pub async fn plan(
         if let (Some(l), Action::NoOp | Action::Update) = (&found, action) {
             known.insert(res.addr.clone(), l.outputs.clone());
         }
+        let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+        tracing::debug!(addr = %res.addr, ?action, ?fields, "planned");
         resources.push(PlannedResource {
             addr: res.addr.clone(),
             type_name: res.type_name.clone(),
