@@ -127,18 +127,33 @@ impl Intercept for CountCalls {
 pub fn aws_error<E, R>(operation: &str, e: SdkError<E, R>) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
     SdkError<E, R>: RequestId,
 {
     ProviderError {
         operation: operation.to_string(),
         code: e.code().map(str::to_string),
-        message: e
-            .message()
-            .map(str::to_string)
-            .unwrap_or_else(|| aws_sdk_ec2::error::DisplayErrorContext(&e).to_string()),
+        message: e.message().map(str::to_string).unwrap_or_else(|| chain(&e)),
         request_id: e.request_id().map(str::to_string),
     }
+}
+
+/// An error and its causes on one line, each said once, without debug dumps.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let m = cause.to_string();
+        if !m.is_empty() && !out.contains(&m) {
+            out.push_str(": ");
+            out.push_str(&m);
+        }
+        next = cause.source();
+    }
+    if out.contains("credential") {
+        out.push_str(" (configure AWS credentials: a profile with --profile or AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+    }
+    out
 }
 
 /// True for "it is already gone" errors, which make deletes idempotent.
@@ -229,7 +244,7 @@ pub fn str_value(s: Option<&str>) -> Value {
 pub fn deleted<T, E, R>(operation: &str, r: Result<T, SdkError<E, R>>) -> Result<(), ProviderError>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
     SdkError<E, R>: RequestId,
 {
     match r.map_err(|e| aws_error(operation, e)) {

@@ -185,3 +185,29 @@ fn aws_errors_name_the_resource_operation_code_and_request_id() {
     );
     assert!(out.contains("Apply failed: 1 failed, 1 skipped."), "{out}");
 }
+
+#[test]
+fn missing_credentials_are_explained_once() {
+    let moto = Moto::start();
+    let env: Vec<_> = moto
+        .env()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("AWS_ACCESS_KEY") && !k.starts_with("AWS_SECRET"))
+        .collect();
+    let o = Command::new(env!("CARGO_BIN_EXE_bandup-infra"))
+        .args(["plan", "--env", "dev"])
+        .current_dir(project_root())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .envs(env)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert!(err.contains("no credentials found in chain"), "{err}");
+    assert!(err.contains("configure AWS credentials"), "{err}");
+    assert!(!err.contains("DispatchFailure("), "no debug dump: {err}");
+}
