@@ -38,6 +38,22 @@ fn changes(p: &Plan) -> BTreeMap<String, Action> {
         .collect()
 }
 
+/// The expected non-no-op actions, in the shape `changes` returns.
+fn expect(actions: &[(&str, Action)]) -> BTreeMap<String, Action> {
+    actions
+        .iter()
+        .map(|(a, act)| (a.to_string(), *act))
+        .collect()
+}
+
+/// Apply `planned`, then check that a new plan of `env` has nothing left to do.
+async fn apply_converges(planned: &Plan, root: &Path, env: &str, registry: &Registry) {
+    let report = apply(planned, registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0, "{:#?}", report.outcomes);
+    let after = plan_env(root, env, registry, Mode::Normal).await;
+    assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
+}
+
 /// How many live EC2 network resources carry `bandup:env = env`, asked of EC2 directly.
 async fn tagged(ec2: &aws_sdk_ec2::Client, env: &str) -> BTreeMap<&'static str, usize> {
     use aws_sdk_ec2::types::Filter;
@@ -192,11 +208,11 @@ async fn a_changed_parameter_plans_exactly_that_change_and_apply_converges() {
         "cidr: 10.10.12.0/23",
     );
     let planned = plan_env(p.root(), "dev", &registry, Mode::Normal).await;
-    let expected = BTreeMap::from([
-        ("alb_sg".to_string(), Action::Update),
-        ("private_subnet[eu-west-2b]".to_string(), Action::Replace),
+    let expected = expect(&[
+        ("alb_sg", Action::Update),
+        ("private_subnet[eu-west-2b]", Action::Replace),
         // Its route table association follows the new subnet's id.
-        ("private_rt[eu-west-2b]".to_string(), Action::Update),
+        ("private_rt[eu-west-2b]", Action::Update),
     ]);
     assert_eq!(changes(&planned), expected);
     let subnet = planned
@@ -229,10 +245,7 @@ async fn a_changed_parameter_plans_exactly_that_change_and_apply_converges() {
         "{text}"
     );
 
-    let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
-    assert_eq!(report.failed(), 0, "{:#?}", report.outcomes);
-    let after = plan_env(p.root(), "dev", &registry, Mode::Normal).await;
-    assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
+    apply_converges(&planned, p.root(), "dev", &registry).await;
 }
 
 #[tokio::test]
@@ -245,15 +258,8 @@ async fn a_resource_removed_from_the_stack_is_planned_for_deletion() {
     let start = text.find("  cache_sg:\n").expect("cache_sg declared");
     p.edit("stacks/bandup.yaml", &text[start..], "");
     let planned = plan_env(p.root(), "dev", &registry, Mode::Normal).await;
-    assert_eq!(
-        changes(&planned),
-        BTreeMap::from([("cache_sg".to_string(), Action::Delete)])
-    );
-    apply(&planned, &registry, 10, Arc::new(Quiet)).await;
-    assert!(!plan_env(p.root(), "dev", &registry, Mode::Normal)
-        .await
-        .summary
-        .has_changes());
+    assert_eq!(changes(&planned), expect(&[("cache_sg", Action::Delete)]));
+    apply_converges(&planned, p.root(), "dev", &registry).await;
 }
 
 #[tokio::test]
@@ -337,20 +343,15 @@ async fn in_place_updates_of_each_type_converge() {
         "description: from the backend }\n      egress:\n        - { protocol: tcp, from_port: 443, to_port: 443, cidr: 10.10.0.0/16 }\n",
     );
     let planned = plan_env(p.root(), "dev", &registry, Mode::Normal).await;
-    let expected = BTreeMap::from([
-        ("vpc".to_string(), Action::Update),
-        ("public_subnet[eu-west-2a]".to_string(), Action::Update),
-        ("public_subnet[eu-west-2b]".to_string(), Action::Update),
-        ("public_rt".to_string(), Action::Update),
-        ("db_sg".to_string(), Action::Update),
+    let expected = expect(&[
+        ("vpc", Action::Update),
+        ("public_subnet[eu-west-2a]", Action::Update),
+        ("public_subnet[eu-west-2b]", Action::Update),
+        ("public_rt", Action::Update),
+        ("db_sg", Action::Update),
     ]);
     assert_eq!(changes(&planned), expected);
-    let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
-    assert_eq!(report.failed(), 0, "{:#?}", report.outcomes);
-    assert!(!plan_env(p.root(), "dev", &registry, Mode::Normal)
-        .await
-        .summary
-        .has_changes());
+    apply_converges(&planned, p.root(), "dev", &registry).await;
 
     let vpc_id = planned
         .resources
@@ -402,12 +403,7 @@ async fn replacing_the_vpc_replaces_what_lives_in_it_and_converges() {
     assert_eq!(planned.summary.replace, 15, "{:#?}", changes(&planned));
     assert_eq!(changes(&planned).get("nat_eip[eu-west-2a]"), None);
 
-    let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
-    assert_eq!(report.failed(), 0, "{:#?}", report.outcomes);
-    assert!(!plan_env(p.root(), "dev", &registry, Mode::Normal)
-        .await
-        .summary
-        .has_changes());
+    apply_converges(&planned, p.root(), "dev", &registry).await;
     assert_eq!(
         tagged(&ec2, "dev").await,
         before,
