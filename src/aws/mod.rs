@@ -103,6 +103,16 @@ impl Clients {
     }
 }
 
+/// The account the configured credentials belong to (STS GetCallerIdentity).
+pub async fn caller_account(sdk: &SdkConfig) -> Result<String, ProviderError> {
+    let out = aws_sdk_sts::Client::new(sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| aws_error("GetCallerIdentity", e))?;
+    Ok(out.account().unwrap_or_default().to_string())
+}
+
 /// Counts every request put on the wire (retries included).
 #[derive(Debug)]
 struct CountCalls(CallCounter);

@@ -61,6 +61,16 @@ pub async fn aws_registry(ctx: &Ctx, stack: &Stack) -> anyhow::Result<Registry> 
     let sdk = crate::aws::sdk_config(&target)
         .await
         .map_err(anyhow::Error::msg)?;
+    if let Some(expected) = &stack.account_id {
+        let actual = crate::aws::caller_account(&sdk).await?;
+        if &actual != expected {
+            anyhow::bail!(
+                "environment `{}` is pinned to AWS account {expected}, but the credentials in use are for account {actual}: \
+                 nothing was read or changed. Switch credentials (--profile, AWS_PROFILE) to the right account.",
+                stack.env
+            );
+        }
+    }
     Ok(crate::aws::registry(&sdk))
 }
 

@@ -22,6 +22,7 @@ const ENV_KEYS: &[&str] = &[
     "description",
     "stack",
     "region",
+    "account_id",
     "tags",
     "parameters",
     "overrides",
@@ -207,6 +208,7 @@ impl Loader<'_> {
         let env_name = opts.env.clone().unwrap_or_else(|| "default".into());
         let mut tags = self.tags(stack_node.get("tags"));
         let mut region = None;
+        let mut account_id = None;
         if let Some(e) = &env_node {
             tags.extend(self.tags(e.get("tags")));
             if let Some(r) = e.get("region") {
@@ -218,6 +220,20 @@ impl Loader<'_> {
                             format!("`region` must be a string, found {}", r.type_name()),
                         )
                         .hint("for example: region: eu-west-2"),
+                    ),
+                }
+            }
+            if let Some(a) = e.get("account_id") {
+                match &a.kind {
+                    NodeKind::Str(s) if s.len() == 12 && s.chars().all(|c| c.is_ascii_digit()) => {
+                        account_id = Some(s.clone())
+                    }
+                    _ => self.err(
+                        Diagnostic::new(
+                            a.pos.clone(),
+                            "`account_id` must be a 12-digit AWS account id in quotes",
+                        )
+                        .hint("for example: account_id: \"123456789012\""),
                     ),
                 }
             }
@@ -241,6 +257,7 @@ impl Loader<'_> {
             name,
             env: env_name,
             region,
+            account_id,
             tags,
             resources,
         })

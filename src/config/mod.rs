@@ -20,6 +20,8 @@ pub struct Stack {
     pub name: String,
     pub env: String,
     pub region: Option<String>,
+    /// The AWS account the environment must be applied to, if it pins one.
+    pub account_id: Option<String>,
     /// Stack-wide tags plus the environment's own.
     pub tags: BTreeMap<String, String>,
     pub resources: Vec<Resource>,

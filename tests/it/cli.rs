@@ -211,3 +211,35 @@ fn missing_credentials_are_explained_once() {
     assert!(err.contains("configure AWS credentials"), "{err}");
     assert!(!err.contains("DispatchFailure("), "no debug dump: {err}");
 }
+
+#[test]
+fn an_environment_pinned_to_another_account_is_refused_before_any_read() {
+    let moto = Moto::start();
+    let root = project_root().join("tests/fixtures/account");
+    let run_in = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_bandup-infra"))
+            .args(args)
+            .current_dir(&root)
+            .env_remove("AWS_PROFILE")
+            .envs(moto.env())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run")
+    };
+    let wrong = run_in(&["apply", "--env", "wrong", "--auto-approve"]);
+    assert_eq!(code(&wrong), 1);
+    let err = stderr(&wrong);
+    assert!(err.contains("pinned to AWS account 111122223333, but the credentials in use are for account 123456789012"), "{err}");
+    assert!(!stdout(&wrong).contains("Plan:"), "nothing was planned");
+
+    let right = run_in(&["plan", "--env", "right", "--detailed-exitcode"]);
+    assert_eq!(code(&right), 2, "{}", stderr(&right));
+
+    let malformed = run_in(&["validate", "--env", "malformed"]);
+    assert_eq!(code(&malformed), 1);
+    assert!(
+        stderr(&malformed).contains("environments/malformed.yaml:2:13"),
+        "{}",
+        stderr(&malformed)
+    );
+}
