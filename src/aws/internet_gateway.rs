@@ -1,6 +1,8 @@
 //! `aws_internet_gateway`: an internet gateway attached to one VPC.
 
-use super::{aws_error, deleted, live, owned_addr, owner_filters, prop_str, tag_spec, Clients};
+use super::{
+    aws_error, deleted, eventually, live, owned_addr, owner_filters, prop_str, tag_spec, Clients,
+};
 use crate::model::schema::{Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{Live, Provider, ProviderError, Scope};
@@ -87,6 +89,10 @@ impl Provider for InternetGateway {
             .attach_internet_gateway()
             .internet_gateway_id(&id)
             .vpc_id(vpc)
+            .customize()
+            .config_override(eventually::<
+                aws_sdk_ec2::operation::attach_internet_gateway::AttachInternetGatewayError,
+            >())
             .send()
             .await
             .map_err(|e| aws_error("AttachInternetGateway", e))?;

@@ -166,6 +166,38 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
+/// Error codes EC2 answers for an id it has just returned but does not show everywhere yet.
+const NOT_YET_VISIBLE: &[&str] = &[
+    "InvalidVpcID.NotFound",
+    "InvalidSubnetID.NotFound",
+    "InvalidGroup.NotFound",
+    "InvalidInternetGatewayID.NotFound",
+    "InvalidGatewayID.NotFound",
+    "InvalidNatGatewayID.NotFound",
+    "InvalidAllocationID.NotFound",
+    "InvalidRouteTableID.NotFound",
+];
+
+/// Per-call configuration for calls that name resources created moments before: EC2 is
+/// eventually consistent, so "not found" is retried with backoff (about 25 s at most)
+/// by the SDK's own retry loop. `E` is the operation's error type.
+pub fn eventually<E>() -> aws_sdk_ec2::config::Builder
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let classifier = aws_runtime::retries::classifiers::AwsErrorCodeClassifier::<E>::builder()
+        .transient_errors(NOT_YET_VISIBLE)
+        .build();
+    aws_sdk_ec2::config::Builder::default()
+        .retry_classifier(classifier)
+        .retry_config(
+            aws_sdk_ec2::config::retry::RetryConfig::standard()
+                .with_max_attempts(8)
+                .with_initial_backoff(std::time::Duration::from_millis(250))
+                .with_max_backoff(std::time::Duration::from_secs(8)),
+        )
+}
+
 /// True for "it is already gone" errors, which make deletes idempotent.
 pub fn is_not_found(e: &ProviderError) -> bool {
     e.code

@@ -1,7 +1,9 @@
 //! `aws_nat_gateway`: a public NAT gateway in a public subnet with an Elastic IP. Creation
 //! and deletion wait for AWS to finish (up to 10 minutes, as AWS documents).
 
-use super::{aws_error, deleted, live, owned_addr, owner_filters, prop_str, tag_spec, Clients};
+use super::{
+    aws_error, deleted, eventually, live, owned_addr, owner_filters, prop_str, tag_spec, Clients,
+};
 use crate::model::schema::{Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{Live, Provider, ProviderError, Scope};
@@ -125,6 +127,10 @@ impl Provider for NatGateway {
             .allocation_id(alloc)
             .client_token(token)
             .tag_specifications(tag_spec(scope, addr, ResourceType::Natgateway))
+            .customize()
+            .config_override(eventually::<
+                aws_sdk_ec2::operation::create_nat_gateway::CreateNatGatewayError,
+            >())
             .send()
             .await
             .map_err(|e| aws_error("CreateNatGateway", e))?;

@@ -1,7 +1,9 @@
 //! `aws_route_table`: a route table with its routes and subnet associations (both
 //! untaggable, so they are fields of the table and diffed as such).
 
-use super::{aws_error, deleted, live, owned_addr, owner_filters, prop_str, tag_spec, Clients};
+use super::{
+    aws_error, deleted, eventually, live, owned_addr, owner_filters, prop_str, tag_spec, Clients,
+};
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
@@ -75,6 +77,10 @@ impl RouteTable {
                 .set_destination_cidr_block(get("destination_cidr_block"))
                 .set_gateway_id(get("gateway_id"))
                 .set_nat_gateway_id(get("nat_gateway_id"))
+                .customize()
+                .config_override(eventually::<
+                    aws_sdk_ec2::operation::replace_route::ReplaceRouteError,
+                >())
                 .send()
                 .await
                 .map_err(|e| aws_error("ReplaceRoute", e))?;
@@ -85,6 +91,10 @@ impl RouteTable {
                 .set_destination_cidr_block(get("destination_cidr_block"))
                 .set_gateway_id(get("gateway_id"))
                 .set_nat_gateway_id(get("nat_gateway_id"))
+                .customize()
+                .config_override(eventually::<
+                    aws_sdk_ec2::operation::create_route::CreateRouteError,
+                >())
                 .send()
                 .await
                 .map_err(|e| aws_error("CreateRoute", e))?;
@@ -166,6 +176,10 @@ impl RouteTable {
                 .associate_route_table()
                 .route_table_id(id)
                 .subnet_id(s)
+                .customize()
+                .config_override(eventually::<
+                    aws_sdk_ec2::operation::associate_route_table::AssociateRouteTableError,
+                >())
                 .send()
                 .await
                 .map_err(|e| aws_error("AssociateRouteTable", e))?;
@@ -292,6 +306,10 @@ impl Provider for RouteTable {
             .create_route_table()
             .vpc_id(vpc)
             .tag_specifications(tag_spec(scope, addr, ResourceType::RouteTable))
+            .customize()
+            .config_override(eventually::<
+                aws_sdk_ec2::operation::create_route_table::CreateRouteTableError,
+            >())
             .send()
             .await
             .map_err(|e| aws_error("CreateRouteTable", e))?;

@@ -1,7 +1,9 @@
 //! `aws_security_group`: a security group and its ingress/egress rules. A rule admits one
 //! source: a CIDR block or another security group (the ALB -> app -> database chain).
 
-use super::{aws_error, deleted, live, owned_addr, owner_filters, prop_str, tag_spec, Clients};
+use super::{
+    aws_error, deleted, eventually, live, owned_addr, owner_filters, prop_str, tag_spec, Clients,
+};
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
@@ -92,6 +94,8 @@ impl SecurityGroup {
                 .authorize_security_group_egress()
                 .group_id(id)
                 .set_ip_permissions(perms)
+                .customize()
+                .config_override(eventually::<aws_sdk_ec2::operation::authorize_security_group_egress::AuthorizeSecurityGroupEgressError>())
                 .send()
                 .await
                 .map_err(|e| aws_error("AuthorizeSecurityGroupEgress", e))?;
@@ -100,6 +104,8 @@ impl SecurityGroup {
                 .authorize_security_group_ingress()
                 .group_id(id)
                 .set_ip_permissions(perms)
+                .customize()
+                .config_override(eventually::<aws_sdk_ec2::operation::authorize_security_group_ingress::AuthorizeSecurityGroupIngressError>())
                 .send()
                 .await
                 .map_err(|e| aws_error("AuthorizeSecurityGroupIngress", e))?;
@@ -349,6 +355,10 @@ impl Provider for SecurityGroup {
             .description(prop_str(props, "description"))
             .vpc_id(vpc)
             .tag_specifications(tag_spec(scope, addr, ResourceType::SecurityGroup))
+            .customize()
+            .config_override(eventually::<
+                aws_sdk_ec2::operation::create_security_group::CreateSecurityGroupError,
+            >())
             .send()
             .await
             .map_err(|e| aws_error("CreateSecurityGroup", e))?;

@@ -1,7 +1,9 @@
 //! `aws_subnet`: a subnet in one availability zone; checked to lie inside its VPC and
 //! not to overlap its siblings before any AWS call.
 
-use super::{aws_error, deleted, live, owned_addr, owner_filters, prop_str, tag_spec, Clients};
+use super::{
+    aws_error, deleted, eventually, live, owned_addr, owner_filters, prop_str, tag_spec, Clients,
+};
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
@@ -59,6 +61,10 @@ impl Subnet {
             .modify_subnet_attribute()
             .subnet_id(id)
             .map_public_ip_on_launch(AttributeBooleanValue::builder().value(want).build())
+            .customize()
+            .config_override(eventually::<
+                aws_sdk_ec2::operation::modify_subnet_attribute::ModifySubnetAttributeError,
+            >())
             .send()
             .await
             .map_err(|e| aws_error("ModifySubnetAttribute", e))?;
@@ -216,6 +222,10 @@ impl Provider for Subnet {
             .cidr_block(prop_str(props, "cidr_block"))
             .availability_zone(prop_str(props, "availability_zone"))
             .tag_specifications(tag_spec(scope, addr, ResourceType::Subnet))
+            .customize()
+            .config_override(eventually::<
+                aws_sdk_ec2::operation::create_subnet::CreateSubnetError,
+            >())
             .send()
             .await
             .map_err(|e| aws_error("CreateSubnet", e))?;

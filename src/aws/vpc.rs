@@ -1,6 +1,8 @@
 //! `aws_vpc`: a VPC with its DNS attributes.
 
-use super::{aws_error, deleted, live, owned_addr, owner_filters, prop_str, tag_spec, Clients};
+use super::{
+    aws_error, deleted, eventually, live, owned_addr, owner_filters, prop_str, tag_spec, Clients,
+};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{Live, Provider, ProviderError, Scope};
@@ -90,7 +92,11 @@ impl Vpc {
             } else {
                 req.enable_dns_support(v)
             };
-            req.send()
+            req.customize()
+                .config_override(eventually::<
+                    aws_sdk_ec2::operation::modify_vpc_attribute::ModifyVpcAttributeError,
+                >())
+                .send()
                 .await
                 .map_err(|e| aws_error("ModifyVpcAttribute", e))?;
         }

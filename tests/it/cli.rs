@@ -175,12 +175,12 @@ fn aws_errors_name_the_resource_operation_code_and_request_id() {
     assert_eq!(code(&o), 1, "{}", stdout(&o));
     let out = stdout(&o);
     assert!(
-        out.contains("rt: CreateRoute failed: InvalidInternetGatewayID.NotFound: "),
+        out.contains("subnet: CreateSubnet failed: InvalidParameterValue: "),
         "{out}"
     );
     assert!(out.contains("(request id "), "{out}");
     assert!(
-        out.contains("Skipped create of after_rt because rt failed."),
+        out.contains("Skipped create of after_subnet because subnet failed."),
         "{out}"
     );
     assert!(out.contains("Apply failed: 1 failed, 1 skipped."), "{out}");

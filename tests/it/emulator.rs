@@ -425,3 +425,30 @@ async fn replacing_the_vpc_replaces_what_lives_in_it_and_converges() {
         Some("10.11.0.0/16")
     );
 }
+
+#[tokio::test]
+async fn not_found_for_a_referenced_id_is_retried_as_aws_is_eventually_consistent() {
+    // moto is consistent at once, so a real "not yet visible" cannot be staged: a gateway
+    // that never exists stands in for it, and the count of attempts shows the retry.
+    let moto = Moto::start();
+    let registry = bandup_infra::aws::registry(&moto.sdk().await);
+    let root = crate::support::project_root().join("tests/fixtures/not_yet_visible");
+    let planned = {
+        let (stack, graph) = load(&root, None, &registry);
+        plan(&stack, &graph, &registry, Mode::Normal, &Quiet)
+            .await
+            .expect("plan")
+    };
+    let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
+    let failed: Vec<_> = report
+        .outcomes
+        .iter()
+        .filter(|o| matches!(o.status, bandup_infra::apply::Status::Failed { .. }))
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert!(format!("{:?}", failed[0].status)
+        .contains("CreateRoute failed: InvalidInternetGatewayID.NotFound"));
+    // CreateVpc, DescribeVpcs (waiter), ModifyVpcAttribute, CreateRouteTable, then
+    // CreateRoute tried 8 times before giving up.
+    assert_eq!(report.api_calls, 4 + 8);
+}
