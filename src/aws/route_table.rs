@@ -213,18 +213,32 @@ impl Provider for RouteTable {
             .and_then(Value::as_list)
             .unwrap_or_default();
         let pos = r.field_pos.get("routes").cloned().unwrap_or(r.pos.clone());
-        routes
-            .iter()
-            .filter_map(Value::as_map)
-            .filter(|m| m.contains_key("gateway_id") == m.contains_key("nat_gateway_id"))
-            .map(|_| {
-                Diagnostic::new(
-                    pos.clone(),
-                    format!("a route of `{}` needs exactly one target", r.addr),
-                )
-                .hint("set either `gateway_id` or `nat_gateway_id`")
-            })
-            .collect()
+        let mut out = Vec::new();
+        let mut seen = Vec::new();
+        for m in routes.iter().filter_map(Value::as_map) {
+            if m.contains_key("gateway_id") == m.contains_key("nat_gateway_id") {
+                out.push(
+                    Diagnostic::new(
+                        pos.clone(),
+                        format!("a route of `{}` needs exactly one target", r.addr),
+                    )
+                    .hint("set either `gateway_id` or `nat_gateway_id`"),
+                );
+            }
+            if let Some(dest) = m.get("destination_cidr_block").and_then(Value::as_str) {
+                if seen.contains(&dest) {
+                    out.push(
+                        Diagnostic::new(
+                            pos.clone(),
+                            format!("`{}` has two routes to {dest}", r.addr),
+                        )
+                        .hint("a destination can have only one route: remove one"),
+                    );
+                }
+                seen.push(dest);
+            }
+        }
+        out
     }
 
     async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {

@@ -259,6 +259,27 @@ impl Provider for SecurityGroup {
         let mut out = Vec::new();
         for field in ["ingress", "egress"] {
             let pos = r.field_pos.get(field).cloned().unwrap_or(r.pos.clone());
+            // AWS refuses a rule twice (whatever its description says).
+            let mut seen = Vec::new();
+            for rule in r
+                .props
+                .get(field)
+                .and_then(Value::as_list)
+                .unwrap_or_default()
+            {
+                let mut key = rule.as_map().cloned().unwrap_or_default();
+                key.remove("description");
+                if seen.contains(&key) {
+                    out.push(
+                        Diagnostic::new(
+                            pos.clone(),
+                            format!("`{}` {field} has the same rule twice: {rule}", r.addr),
+                        )
+                        .hint("remove one of them; AWS refuses duplicate rules"),
+                    );
+                }
+                seen.push(key);
+            }
             for rule in r
                 .props
                 .get(field)

@@ -262,3 +262,21 @@ fn diagnostics_render_with_the_line_underlined_and_the_hint() {
     let text = bandup_infra::ui::diagnostics::render(&diags, bandup_infra::ui::Style::plain());
     insta::assert_snapshot!("many_problems", text);
 }
+
+#[test]
+fn duplicate_routes_and_rules_are_refused_before_aws_does() {
+    let all = problems("duplicate_rules_and_routes");
+    let got: Vec<(String, &str)> = all
+        .iter()
+        .map(|d| (d.pos.to_string(), d.message.as_str()))
+        .collect();
+    assert_eq!(got.len(), 2, "{all:#?}");
+    assert_eq!(got[0].0, "invalid/duplicate_rules_and_routes.yaml:16:9");
+    assert_eq!(got[0].1, "`rt` has two routes to 0.0.0.0/0");
+    assert_eq!(got[1].0, "invalid/duplicate_rules_and_routes.yaml:23:9");
+    assert!(
+        got[1].1.starts_with("`sg` ingress has the same rule twice"),
+        "{}",
+        got[1].1
+    );
+}
