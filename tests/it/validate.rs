@@ -280,3 +280,49 @@ fn duplicate_routes_and_rules_are_refused_before_aws_does() {
         got[1].1
     );
 }
+
+#[test]
+fn environment_files_are_checked_like_stacks() {
+    let all = problems_in(LoadOptions {
+        root: fixtures().join("env_problems"),
+        env: Some("qa".into()),
+        stack: None,
+    });
+    let got: Vec<(String, String, String)> = all
+        .iter()
+        .map(|d| {
+            (
+                d.pos.to_string(),
+                d.message.clone(),
+                d.hint.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let want = [
+        (
+            "environments/qa.yaml:1:14",
+            "this file is environments/qa.yaml but says `environment: staging`",
+            "write `environment: qa`",
+        ),
+        (
+            "environments/qa.yaml:2:1",
+            "unknown field `regoin` in the environment file",
+            "did you mean `region`?",
+        ),
+        (
+            "environments/qa.yaml:4:3",
+            "override for unknown resource `vcp`",
+            "did you mean `vpc`?",
+        ),
+        (
+            "environments/qa.yaml:7:5",
+            "unknown field `enable_dns_hostname` for resource type `aws_vpc`",
+            "did you mean `enable_dns_hostnames`?",
+        ),
+    ];
+    let want: Vec<(String, String, String)> = want
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(got, want);
+}
