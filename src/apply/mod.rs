@@ -21,9 +21,17 @@ use tokio::task::JoinSet;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum Status {
-    Done { id: String },
-    Failed { error: String },
-    Skipped { because: Addr },
+    Done {
+        id: String,
+    },
+    Failed {
+        error: String,
+    },
+    Skipped {
+        because: Addr,
+    },
+    /// Not started because the user interrupted the apply.
+    Interrupted,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -57,11 +65,32 @@ impl Report {
             .count()
     }
 
+    pub fn interrupted(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o.status, Status::Interrupted))
+            .count()
+    }
+
     pub fn count(&self, op: Op) -> usize {
         self.outcomes
             .iter()
             .filter(|o| o.op == op && matches!(o.status, Status::Done { .. }))
             .count()
+    }
+}
+
+/// A request to stop: operations in flight finish, nothing new starts.
+#[derive(Clone, Debug, Default)]
+pub struct Interrupt(Arc<std::sync::atomic::AtomicBool>);
+
+impl Interrupt {
+    pub fn trigger(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -71,6 +100,18 @@ pub async fn apply(
     registry: &Registry,
     parallelism: usize,
     reporter: Arc<dyn Reporter>,
+) -> Report {
+    apply_until(plan, registry, parallelism, reporter, &Interrupt::default()).await
+}
+
+/// `apply`, stopping cleanly once `interrupt` is triggered: what is in flight finishes and
+/// is reported, what has not started is reported as interrupted.
+pub async fn apply_until(
+    plan: &Plan,
+    registry: &Registry,
+    parallelism: usize,
+    reporter: Arc<dyn Reporter>,
+    interrupt: &Interrupt,
 ) -> Report {
     let started = Instant::now();
     let calls_before = registry.calls.get();
@@ -87,6 +128,10 @@ pub async fn apply(
         while running.len() < parallelism.max(1) {
             let Some(i) = walk.ready.pop() else { break };
             let step = walk.dag.node(i).clone();
+            if interrupt.is_set() {
+                walk.finish(i, Status::Interrupted, 0);
+                continue;
+            }
             if let Some(because) = walk.blocked.get(&i).cloned() {
                 walk.finish(i, Status::Skipped { because }, 0);
                 continue;
@@ -231,6 +276,13 @@ impl Walk {
                     error: error.clone(),
                 });
                 Some(addr.clone())
+            }
+            Status::Interrupted => {
+                self.reporter.event(Event::Interrupted {
+                    addr: addr.clone(),
+                    op,
+                });
+                None
             }
             Status::Skipped { because } => {
                 self.reporter.event(Event::Skipped {

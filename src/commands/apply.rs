@@ -38,15 +38,23 @@ pub async fn run(ctx: &Ctx, auto_approve: bool, mode: Mode) -> Outcome {
         }
     }
     println!();
-    let report = crate::apply::apply(
-        &plan,
-        &registry,
-        usize::from(ctx.global.parallelism),
-        reporter,
-    )
-    .await;
+    // First Ctrl-C: finish what is in flight, start nothing new. Second: stop at once.
+    let interrupt = crate::apply::Interrupt::default();
+    let on_signal = interrupt.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_signal.trigger();
+            eprintln!("\nInterrupted: waiting for the operations in flight to finish; nothing new will start. Press Ctrl-C again to stop at once.");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    let parallelism = usize::from(ctx.global.parallelism);
+    let report =
+        crate::apply::apply_until(&plan, &registry, parallelism, reporter, &interrupt).await;
     print!("\n{}", ui::plan::render_report(&report, destroy));
-    Ok(if report.failed() > 0 {
+    Ok(if report.failed() + report.interrupted() > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -20,6 +20,14 @@ impl Op {
         }
     }
 
+    pub fn past(self) -> &'static str {
+        match self {
+            Op::Create => "created",
+            Op::Update => "modified",
+            Op::Delete => "destroyed",
+        }
+    }
+
     pub fn done(self) -> &'static str {
         match self {
             Op::Create => "Creation complete",
@@ -59,6 +67,11 @@ pub enum Event {
         addr: Addr,
         op: Op,
         because: Addr,
+    },
+    /// Not started: the user interrupted the apply.
+    Interrupted {
+        addr: Addr,
+        op: Op,
     },
 }
 

@@ -134,13 +134,19 @@ pub fn render_report(report: &Report, destroy: bool) -> String {
                     o.addr
                 );
             }
-            Status::Done { .. } => {}
+            Status::Done { .. } | Status::Interrupted => {}
         }
     }
     let (failed, skipped) = (report.failed(), report.skipped());
+    let interrupted = report.interrupted();
     let word = if destroy { "Destroy" } else { "Apply" };
     if failed > 0 {
         let _ = writeln!(out, "{word} failed: {failed} failed, {skipped} skipped.");
+    } else if interrupted > 0 {
+        let _ = writeln!(
+            out,
+            "{word} interrupted: {interrupted} operations not started. Run it again to finish: it picks up where this one stopped."
+        );
     } else {
         let _ = writeln!(out, "{}", style(format!("{word} complete!")).green().bold());
     }

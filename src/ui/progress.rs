@@ -49,6 +49,7 @@ fn line(e: &Event) -> Option<String> {
         }
         Event::Failed { addr, error, .. } => format!("{addr}: failed: {error}"),
         Event::Skipped { addr, because, .. } => format!("{addr}: skipped because {because} failed"),
+        Event::Interrupted { addr, op } => format!("{addr}: not {} (interrupted)", op.past()),
     })
 }
 
@@ -79,7 +80,8 @@ impl Reporter for Live {
             Event::Started { addr, .. }
             | Event::Finished { addr, .. }
             | Event::Failed { addr, .. }
-            | Event::Skipped { addr, .. } => addr.to_string(),
+            | Event::Skipped { addr, .. }
+            | Event::Interrupted { addr, .. } => addr.to_string(),
         };
         let Ok(mut bars) = self.bars.lock() else {
             return;

@@ -297,3 +297,35 @@ async fn a_plan_survives_json_and_applies_the_same() {
         .summary
         .has_changes());
 }
+
+#[tokio::test]
+async fn an_interrupt_lets_in_flight_work_finish_and_starts_nothing_new() {
+    let fake = Fake::new();
+    let p = Project::with_stack(
+        "stack: t\nparameters:\n  names: { type: list, default: [a, b, c, d, e] }\nresources:\n  many: { type: fake_thing, for_each: \"${param.names}\" }\n",
+    );
+    let registry = fake.registry();
+    fake.set_default_delay(Duration::from_millis(200));
+    let planned = plan_of(&p, &registry, Mode::Normal).await;
+    let interrupt = bandup_infra::apply::Interrupt::default();
+    let trigger = interrupt.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        trigger.trigger();
+    });
+    let report =
+        bandup_infra::apply::apply_until(&planned, &registry, 2, Arc::new(Quiet), &interrupt).await;
+    assert_eq!(
+        report.count(bandup_infra::model::Op::Create),
+        2,
+        "the two in flight finish"
+    );
+    assert_eq!(report.interrupted(), 3, "the rest never start");
+    assert_eq!(report.outcomes.len(), 5, "every outcome is reported");
+    assert_eq!(fake.live().len(), 2);
+    let rest = converge(&p, &registry).await;
+    assert_eq!(
+        rest.summary.add, 3,
+        "running apply again picks up where it stopped"
+    );
+}
