@@ -52,6 +52,19 @@ impl Diagnostic {
         self
     }
 
+    /// Hint "did you mean `X`?" when a candidate is close to `word`, else `otherwise`.
+    pub fn suggest<'a>(
+        self,
+        word: &str,
+        candidates: impl IntoIterator<Item = &'a str>,
+        otherwise: impl Into<String>,
+    ) -> Self {
+        match did_you_mean(word, candidates) {
+            Some(s) => self.hint(format!("did you mean `{s}`?")),
+            None => self.hint(otherwise),
+        }
+    }
+
     pub fn related(mut self, pos: Pos, label: impl Into<String>) -> Self {
         self.related.push((pos, label.into()));
         self

@@ -123,10 +123,11 @@ impl Loader<'_> {
                     k.pos.clone(),
                     format!("unknown field `{}` in {what}", k.name),
                 );
-                d = match did_you_mean(&k.name, allowed.iter().copied()) {
-                    Some(s) => d.hint(format!("did you mean `{s}`?")),
-                    None => d.hint(format!("expected one of: {}", allowed.join(", "))),
-                };
+                d = d.suggest(
+                    &k.name,
+                    allowed.iter().copied(),
+                    format!("expected one of: {}", allowed.join(", ")),
+                );
                 self.err(d);
             }
         }
@@ -334,10 +335,11 @@ impl Loader<'_> {
                             t.pos.clone(),
                             format!("unknown parameter type `{got}`"),
                         );
-                        d = match did_you_mean(got, PARAM_TYPES.iter().copied()) {
-                            Some(s) => d.hint(format!("did you mean `{s}`?")),
-                            None => d.hint(format!("expected one of: {}", PARAM_TYPES.join(", "))),
-                        };
+                        d = d.suggest(
+                            got,
+                            PARAM_TYPES.iter().copied(),
+                            format!("expected one of: {}", PARAM_TYPES.join(", ")),
+                        );
                         self.err(d);
                         continue;
                     }
@@ -477,10 +479,11 @@ impl Loader<'_> {
                         let names = self.types.type_names();
                         let mut d =
                             Diagnostic::new(t.pos.clone(), format!("unknown resource type `{s}`"));
-                        d = match did_you_mean(s, names.iter().copied()) {
-                            Some(m) => d.hint(format!("did you mean `{m}`?")),
-                            None => d.hint(format!("known types: {}", names.join(", "))),
-                        };
+                        d = d.suggest(
+                            s,
+                            names.iter().copied(),
+                            format!("known types: {}", names.join(", ")),
+                        );
                         self.err(d);
                         None
                     }
@@ -559,7 +562,7 @@ impl Loader<'_> {
                     [Piece::Expr(Expr::Param(p))] => match params.get(p) {
                         Some(v) => v.clone(),
                         None => {
-                            self.unknown_param(node, p, params);
+                            self.err(unknown_param(node, p, params));
                             return None;
                         }
                     },
@@ -588,16 +591,6 @@ impl Loader<'_> {
             self.err(Diagnostic::new(node.pos.clone(), "`for_each` must be a list of strings, a mapping, or `${param.NAME}` naming one").hint("for example: for_each: ${param.availability_zones}"));
         }
         keys
-    }
-
-    fn unknown_param(&mut self, node: &Node, name: &str, params: &BTreeMap<String, Value>) {
-        let mut d = Diagnostic::new(node.pos.clone(), format!("unknown parameter `{name}`"));
-        if let Some(s) = did_you_mean(name, params.keys().map(String::as_str)) {
-            d = d.hint(format!("did you mean `param.{s}`?"));
-        } else {
-            d = d.hint("declare it under `parameters:` in the stack file");
-        }
-        self.err(d);
     }
 
     fn instance(
@@ -854,13 +847,7 @@ impl Ctx<'_> {
             Expr::Param(p) => match self.params.get(p) {
                 Some(v) => v.clone(),
                 None => {
-                    let mut d =
-                        Diagnostic::new(node.pos.clone(), format!("unknown parameter `{p}`"));
-                    d = match did_you_mean(p, self.params.keys().map(String::as_str)) {
-                        Some(s) => d.hint(format!("did you mean `param.{s}`?")),
-                        None => d.hint("declare it under `parameters:` in the stack file"),
-                    };
-                    self.errors.push(d);
+                    self.errors.push(unknown_param(node, p, self.params));
                     Value::Null
                 }
             },
@@ -908,10 +895,11 @@ impl Ctx<'_> {
                 node.pos.clone(),
                 format!("reference to unknown resource `{name}`"),
             );
-            d = match did_you_mean(name, self.decls.iter().map(|d| d.name.name.as_str())) {
-                Some(s) => d.hint(format!("did you mean `{s}`?")),
-                None => d.hint("references name a resource declared under `resources:`"),
-            };
+            d = d.suggest(
+                name,
+                self.decls.iter().map(|d| d.name.name.as_str()),
+                "references name a resource declared under `resources:`",
+            );
             self.errors.push(d);
             return Value::Null;
         };
@@ -998,6 +986,14 @@ impl Ctx<'_> {
 
     fn decls_schema(&self, type_name: &str) -> Option<&'static crate::model::Schema> {
         self.types.schema(type_name)
+    }
+}
+
+fn unknown_param(node: &Node, name: &str, params: &BTreeMap<String, Value>) -> Diagnostic {
+    let d = Diagnostic::new(node.pos.clone(), format!("unknown parameter `{name}`"));
+    match did_you_mean(name, params.keys().map(String::as_str)) {
+        Some(s) => d.hint(format!("did you mean `param.{s}`?")),
+        None => d.hint("declare it under `parameters:` in the stack file"),
     }
 }
 
@@ -1161,13 +1157,14 @@ fn conform(
                             .map(|(kk, _)| kk.pos.clone())
                             .unwrap_or(node.pos.clone());
                         let mut d = Diagnostic::new(pos, format!("unknown field `{k}` in {what}"));
-                        d = match did_you_mean(k, fields.iter().map(|f| f.name)) {
-                            Some(s) => d.hint(format!("did you mean `{s}`?")),
-                            None => d.hint(format!(
+                        d = d.suggest(
+                            k,
+                            fields.iter().map(|f| f.name),
+                            format!(
                                 "expected fields: {}",
                                 fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
-                            )),
-                        };
+                            ),
+                        );
                         errors.push(d);
                     }
                 }
