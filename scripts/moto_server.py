@@ -5,8 +5,11 @@ behaviour and never taught to work around the emulator. They are listed in
 docs/emulator-gaps.md. Arguments are moto_server's own (-H HOST -p PORT).
 """
 
+import fnmatch
 import sys
+import types
 
+import moto.ec2.utils
 from moto.ec2.models.nat_gateways import NatGatewayBackend
 
 _delete_nat_gateway = NatGatewayBackend.delete_nat_gateway
@@ -24,6 +27,18 @@ def delete_nat_gateway(self, nat_gateway_id):
 
 
 NatGatewayBackend.delete_nat_gateway = delete_nat_gateway
+
+
+def aws_fnmatch(value, pattern):
+    # AWS: in filter values only `*` and `?` are wildcards. moto matches them as shell
+    # globs, where `[...]` is a character class, so `tag:bandup:resource` =
+    # `public_subnet[eu-west-2a]` matched nothing. Make `[` literal.
+    return fnmatch.fnmatch(value, pattern.replace("[", "[[]"))
+
+
+moto.ec2.utils.fnmatch = types.SimpleNamespace(
+    fnmatch=aws_fnmatch, translate=fnmatch.translate
+)
 
 if __name__ == "__main__":
     from moto.server import main

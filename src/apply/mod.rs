@@ -3,20 +3,29 @@
 //! such as NAT gateways before the internet gateway), then walks them with at most
 //! `parallelism` in flight. A failure skips its dependents, lets in-flight work finish,
 //! and every outcome is reported.
+//!
+//! Creates are safe to repeat: before creating, and after a create failed without an
+//! answer or because the thing exists already, the resource is looked up by its
+//! ownership tags and adopted if it exists (a killed run, another run or a lost answer
+//! made it). An operation whose outcome is unknown (`ambiguous`) is
+//! tried again, at most `ATTEMPTS` times, after reading what exists.
 
 mod schedule;
 
 pub use schedule::{schedule, Step};
 
 use crate::graph::Dag;
-use crate::model::{Addr, Event, Op, Outputs, Reporter};
-use crate::plan::{duration_ms, Plan};
-use crate::provider::{Live, ProviderError, Registry};
+use crate::model::{Addr, Event, Op, Outputs, Props, Reporter};
+use crate::plan::{duration_ms, Action, Plan};
+use crate::provider::{Live, Provider, ProviderError, Registry, Scope};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
+
+/// How often one operation is tried when its outcome stays unknown (answers lost).
+pub const ATTEMPTS: u32 = 3;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
@@ -115,9 +124,11 @@ pub async fn apply_until(
 ) -> Report {
     let started = Instant::now();
     let calls_before = registry.calls.get();
+    // References resolve to the copies the plan keeps, never to one it deletes or replaces.
     let outputs: Arc<Mutex<BTreeMap<Addr, Outputs>>> = Arc::new(Mutex::new(
         plan.resources
             .iter()
+            .filter(|r| matches!(r.action, Action::NoOp | Action::Update))
             .filter_map(|r| r.live.as_ref().map(|l| (r.addr.clone(), l.outputs.clone())))
             .collect(),
     ));
@@ -154,7 +165,8 @@ pub async fn apply_until(
                     op: step.op,
                 });
                 tracing::debug!(addr = %step.addr, op = ?step.op, "step started");
-                let result = run_step(&step, provider.as_ref(), &scope, &outputs).await;
+                let result =
+                    run_step(&step, provider.as_ref(), &scope, &outputs, reporter.as_ref()).await;
                 tracing::debug!(addr = %step.addr, op = ?step.op, ok = result.is_ok(), "step finished");
                 if let (Ok(Some(l)), Ok(mut known)) = (&result, outputs.lock()) {
                     known.insert(step.addr.clone(), l.outputs.clone());
@@ -198,9 +210,10 @@ pub async fn apply_until(
 /// One operation: resolve references from what has finished, then call the provider.
 async fn run_step(
     step: &Step,
-    provider: &dyn crate::provider::Provider,
-    scope: &crate::provider::Scope,
+    provider: &dyn Provider,
+    scope: &Scope,
     outputs: &Mutex<BTreeMap<Addr, Outputs>>,
+    reporter: &dyn Reporter,
 ) -> Result<Option<Live>, ProviderError> {
     if step.op == Op::Delete {
         if let Some(l) = &step.live {
@@ -208,7 +221,7 @@ async fn run_step(
         }
         return Ok(None);
     }
-    let props: crate::model::Props = {
+    let props: Props = {
         let known = outputs.lock().map(|g| g.clone()).unwrap_or_default();
         let lookup = |a: &Addr, attr: &str| known.get(a).and_then(|o| o.get(attr)).cloned();
         step.desired
@@ -220,11 +233,137 @@ async fn run_step(
         let msg = format!("`{field}` is still unknown: a resource it refers to was not created");
         return Err(ProviderError::new("resolve", msg));
     }
+    let note = |message: String| {
+        reporter.event(Event::Note {
+            addr: step.addr.clone(),
+            message,
+        })
+    };
     match (step.op, &step.live) {
-        (Op::Create, _) => provider.create(scope, &step.addr, &props).await.map(Some),
-        (_, Some(l)) => provider.update(scope, &props, l).await.map(Some),
+        (Op::Create, _) => create(provider, scope, &step.addr, &props, &note)
+            .await
+            .map(Some),
+        (_, Some(l)) => finish(provider, scope, &props, l.clone(), Via::Update, &note)
+            .await
+            .map(Some),
         (_, None) => Err(ProviderError::new("update", "no live resource to update")),
     }
+}
+
+/// Create `addr`, or adopt the copy that already exists. A create that failed may still
+/// have happened (its answer lost) or half-happened: look before trying again.
+async fn create(
+    provider: &dyn Provider,
+    scope: &Scope,
+    addr: &Addr,
+    props: &Props,
+    note: &(dyn Fn(String) + Sync),
+) -> Result<Live, ProviderError> {
+    // A killed run, or another run, may have created it since the plan was made.
+    if let Some(found) = adoptable(provider, scope, addr, props).await? {
+        note(format!(
+            "found {} already created (by an earlier or concurrent run); adopting it",
+            found.id
+        ));
+        return finish(provider, scope, props, found, Via::Adopt, note).await;
+    }
+    let mut attempt = 1;
+    loop {
+        let error = match provider.create(scope, addr, props).await {
+            Ok(l) => return Ok(l),
+            Err(e) => e,
+        };
+        if !error.ambiguous && !error.is_conflict() {
+            return Err(error);
+        }
+        // Reading may fail too (the same outage): then the create's own error is the news.
+        if let Ok(Some(found)) = adoptable(provider, scope, addr, props).await {
+            note(format!(
+                "{} failed, but {} exists: the answer was lost, or another run made it; adopting it",
+                error.operation, found.id
+            ));
+            return finish(provider, scope, props, found, Via::Adopt, note).await;
+        }
+        if !error.ambiguous || attempt >= ATTEMPTS {
+            return Err(error);
+        }
+        note(format!("{error}; it does not exist: trying again"));
+        backoff(attempt).await;
+        attempt += 1;
+    }
+}
+
+/// How `finish` first brings a live resource to its properties.
+#[derive(Clone, Copy, PartialEq)]
+enum Via {
+    Update,
+    Adopt,
+}
+
+/// Bring `live` to `props` (by `update`, or by `adopt` for a copy found instead of
+/// created). When the answer is lost, read it again and let `adopt` finish what is left,
+/// which is nothing if the change went through.
+async fn finish(
+    provider: &dyn Provider,
+    scope: &Scope,
+    props: &Props,
+    live: Live,
+    first: Via,
+    note: &(dyn Fn(String) + Sync),
+) -> Result<Live, ProviderError> {
+    let (mut live, mut step, mut attempt) = (live, first, 1);
+    loop {
+        let result = match step {
+            Via::Update => provider.update(scope, props, &live).await,
+            Via::Adopt => provider.adopt(scope, props, live.clone()).await,
+        };
+        let error = match result {
+            Ok(l) => return Ok(l),
+            Err(e) => e,
+        };
+        if !error.ambiguous || attempt >= ATTEMPTS {
+            return Err(error);
+        }
+        let again = provider
+            .find(scope, &live.addr)
+            .await
+            .ok()
+            .and_then(|copies| copies.into_iter().find(|c| c.id == live.id));
+        let Some(again) = again else {
+            return Err(error);
+        };
+        note(format!(
+            "{error}; reading {} again to finish the change",
+            live.id
+        ));
+        (live, step) = (again, Via::Adopt);
+        backoff(attempt).await;
+        attempt += 1;
+    }
+}
+
+/// The live copy of `addr` that can stand for a new one: its differences from `props`
+/// (if any) change in place. The oldest such copy, if there are several; the others are
+/// duplicates that the next plan deletes.
+async fn adoptable(
+    provider: &dyn Provider,
+    scope: &Scope,
+    addr: &Addr,
+    props: &Props,
+) -> Result<Option<Live>, ProviderError> {
+    let mut copies: Vec<Live> = provider
+        .find(scope, addr)
+        .await?
+        .into_iter()
+        .filter(|l| &l.addr == addr)
+        .filter(|l| !provider.diff(props, l).iter().any(|c| c.forces_replace))
+        .collect();
+    copies.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+    Ok(copies.into_iter().next())
+}
+
+async fn backoff(attempt: u32) {
+    tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
 }
 
 /// The state of the walk: what waits on what, what is ready, what is blocked by a failure.

@@ -1,6 +1,6 @@
 //! `aws_eip`: an Elastic IP address for use in a VPC (a NAT gateway's public address).
 
-use super::{aws_error, deleted, live, owned_addr, owner_filters, tag_spec, Clients};
+use super::{aws_error, deleted, live, once, owned, owner_filters, tag_spec, Clients};
 use crate::model::schema::Schema;
 use crate::model::{Addr, Props, Value};
 use crate::provider::{Live, Provider, ProviderError, Scope};
@@ -22,6 +22,31 @@ impl Eip {
     pub fn new(c: &Clients) -> Self {
         Eip { ec2: c.ec2.clone() }
     }
+
+    /// What `scope` owns (only `addr`'s copies, if given).
+    async fn list(&self, scope: &Scope, addr: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
+        // DescribeAddresses is not paginated: one call returns every address.
+        let out = self
+            .ec2
+            .describe_addresses()
+            .set_filters(Some(owner_filters(scope, addr)))
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeAddresses", e))?;
+        Ok(out
+            .addresses()
+            .iter()
+            .filter_map(|a| {
+                let (addr, created) = owned(scope, a.tags())?;
+                let id = a.allocation_id()?;
+                let ip = Value::Str(a.public_ip().unwrap_or_default().to_string());
+                Some(
+                    live(addr, id, Props::new(), Vec::new(), &[("public_ip", ip)])
+                        .created_at(created),
+                )
+            })
+            .collect())
+    }
 }
 
 #[async_trait]
@@ -31,30 +56,11 @@ impl Provider for Eip {
     }
 
     async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
-        // DescribeAddresses is not paginated: one call returns every address.
-        let out = self
-            .ec2
-            .describe_addresses()
-            .set_filters(Some(owner_filters(scope)))
-            .send()
-            .await
-            .map_err(|e| aws_error("DescribeAddresses", e))?;
-        Ok(out
-            .addresses()
-            .iter()
-            .filter_map(|a| {
-                let addr = owned_addr(scope, a.tags())?;
-                let id = a.allocation_id()?;
-                let ip = Value::Str(a.public_ip().unwrap_or_default().to_string());
-                Some(live(
-                    addr,
-                    id,
-                    Props::new(),
-                    Vec::new(),
-                    &[("public_ip", ip)],
-                ))
-            })
-            .collect())
+        self.list(scope, None).await
+    }
+
+    async fn find(&self, scope: &Scope, addr: &Addr) -> Result<Vec<Live>, ProviderError> {
+        self.list(scope, Some(addr)).await
     }
 
     async fn create(
@@ -68,6 +74,10 @@ impl Provider for Eip {
             .allocate_address()
             .domain(DomainType::Vpc)
             .tag_specifications(tag_spec(scope, addr, ResourceType::ElasticIp))
+            .customize()
+            .config_override(once::<
+                aws_sdk_ec2::operation::allocate_address::AllocateAddressError,
+            >())
             .send()
             .await
             .map_err(|e| aws_error("AllocateAddress", e))?;

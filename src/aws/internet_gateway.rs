@@ -1,11 +1,9 @@
 //! `aws_internet_gateway`: an internet gateway attached to one VPC.
 
-use super::{
-    aws_error, deleted, eventually, live, owned_addr, owner_filters, prop_str, tag_spec, Clients,
-};
+use super::{aws_error, deleted, live, once, owned, owner_filters, prop_str, tag_spec, Clients};
 use crate::model::schema::{Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
-use crate::provider::{Live, Provider, ProviderError, Scope};
+use crate::provider::{default_diff, Change, Live, Provider, ProviderError, Scope};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
 
@@ -28,19 +26,13 @@ impl InternetGateway {
     pub fn new(c: &Clients) -> Self {
         InternetGateway { ec2: c.ec2.clone() }
     }
-}
 
-#[async_trait]
-impl Provider for InternetGateway {
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
-
-    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
+    /// What `scope` owns (only `addr`'s copies, if given), in one paginated describe.
+    async fn list(&self, scope: &Scope, addr: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
         let igws: Vec<_> = self
             .ec2
             .describe_internet_gateways()
-            .set_filters(Some(owner_filters(scope)))
+            .set_filters(Some(owner_filters(scope, addr)))
             .into_paginator()
             .items()
             .send()
@@ -50,7 +42,7 @@ impl Provider for InternetGateway {
         Ok(igws
             .into_iter()
             .filter_map(|g| {
-                let addr = owned_addr(scope, g.tags())?;
+                let (addr, created) = owned(scope, g.tags())?;
                 let id = g.internet_gateway_id()?;
                 let vpc = g
                     .attachments()
@@ -61,9 +53,56 @@ impl Provider for InternetGateway {
                     "vpc_id".to_string(),
                     vpc.clone().map(Value::Str).unwrap_or(Value::Null),
                 )]);
-                Some(live(addr, id, props, vpc.into_iter().collect(), &[]))
+                Some(live(addr, id, props, vpc.into_iter().collect(), &[]).created_at(created))
             })
             .collect())
+    }
+
+    async fn attach(&self, id: &str, vpc: &str) -> Result<(), ProviderError> {
+        self.ec2
+            .attach_internet_gateway()
+            .internet_gateway_id(id)
+            .vpc_id(vpc)
+            .customize()
+            .config_override(once::<
+                aws_sdk_ec2::operation::attach_internet_gateway::AttachInternetGatewayError,
+            >())
+            .send()
+            .await
+            .map_err(|e| aws_error("AttachInternetGateway", e))?;
+        Ok(())
+    }
+
+    async fn detach(&self, id: &str, vpc: &str) -> Result<(), ProviderError> {
+        let r = deleted(
+            "DetachInternetGateway",
+            self.ec2
+                .detach_internet_gateway()
+                .internet_gateway_id(id)
+                .vpc_id(vpc)
+                .send()
+                .await,
+        );
+        match r {
+            // Detached already (a repeated call whose first answer was lost).
+            Err(e) if e.code.as_deref() == Some("Gateway.NotAttached") => Ok(()),
+            other => other,
+        }
+    }
+}
+
+#[async_trait]
+impl Provider for InternetGateway {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
+        self.list(scope, None).await
+    }
+
+    async fn find(&self, scope: &Scope, addr: &Addr) -> Result<Vec<Live>, ProviderError> {
+        self.list(scope, Some(addr)).await
     }
 
     async fn create(
@@ -76,6 +115,10 @@ impl Provider for InternetGateway {
             .ec2
             .create_internet_gateway()
             .tag_specifications(tag_spec(scope, addr, ResourceType::InternetGateway))
+            .customize()
+            .config_override(once::<
+                aws_sdk_ec2::operation::create_internet_gateway::CreateInternetGatewayError,
+            >())
             .send()
             .await
             .map_err(|e| aws_error("CreateInternetGateway", e))?;
@@ -85,17 +128,7 @@ impl Provider for InternetGateway {
             .unwrap_or_default()
             .to_string();
         let vpc = prop_str(props, "vpc_id");
-        self.ec2
-            .attach_internet_gateway()
-            .internet_gateway_id(&id)
-            .vpc_id(vpc)
-            .customize()
-            .config_override(eventually::<
-                aws_sdk_ec2::operation::attach_internet_gateway::AttachInternetGatewayError,
-            >())
-            .send()
-            .await
-            .map_err(|e| aws_error("AttachInternetGateway", e))?;
+        self.attach(&id, vpc).await?;
         Ok(live(
             addr.clone(),
             &id,
@@ -105,17 +138,38 @@ impl Provider for InternetGateway {
         ))
     }
 
+    /// Moving a gateway to another VPC replaces it (the old VPC's delete needs it gone
+    /// first); attaching a gateway that is attached nowhere (a create interrupted between
+    /// its two calls) is done in place.
+    fn diff(&self, desired: &Props, live: &Live) -> Vec<Change> {
+        let mut changes = default_diff(&SCHEMA, desired, live);
+        for c in &mut changes {
+            if c.field == "vpc_id" && c.before == Value::Null {
+                c.forces_replace = false;
+            }
+        }
+        changes
+    }
+
+    async fn update(&self, _scope: &Scope, props: &Props, l: &Live) -> Result<Live, ProviderError> {
+        let want = prop_str(props, "vpc_id");
+        match l.props.get("vpc_id").and_then(Value::as_str) {
+            Some(old) if old == want => {}
+            Some(old) => {
+                self.detach(&l.id, old).await?;
+                self.attach(&l.id, want).await?;
+            }
+            None => self.attach(&l.id, want).await?,
+        }
+        let mut next = l.clone();
+        next.props = props.clone();
+        next.refs = vec![want.to_string()];
+        Ok(next)
+    }
+
     async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
         if let Some(vpc) = l.props.get("vpc_id").and_then(Value::as_str) {
-            deleted(
-                "DetachInternetGateway",
-                self.ec2
-                    .detach_internet_gateway()
-                    .internet_gateway_id(&l.id)
-                    .vpc_id(vpc)
-                    .send()
-                    .await,
-            )?;
+            self.detach(&l.id, vpc).await?;
         }
         deleted(
             "DeleteInternetGateway",

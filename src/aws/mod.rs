@@ -12,16 +12,22 @@ mod vpc;
 
 use crate::model::{Addr, Outputs, Props, Value};
 use crate::provider::{
-    CallCounter, Live, Provider, ProviderError, Registry, Scope, TAG_ENV, TAG_RESOURCE, TAG_STACK,
+    CallCounter, Live, Provider, ProviderError, Registry, Scope, TAG_CREATED, TAG_ENV,
+    TAG_RESOURCE, TAG_STACK,
 };
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_ec2::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_runtime::retries::classifiers::THROTTLING_ERRORS;
+use aws_sdk_ec2::config::http::HttpResponse;
+use aws_sdk_ec2::config::interceptors::{BeforeTransmitInterceptorContextRef, InterceptorContext};
+use aws_sdk_ec2::config::retry::{ClassifyRetry, RetryAction};
 use aws_sdk_ec2::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_ec2::error::{BoxError, ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::operation::RequestId;
+use aws_sdk_ec2::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 /// Every resource type, one line each.
@@ -133,18 +139,86 @@ impl Intercept for CountCalls {
     }
 }
 
-/// An SDK error as the engine reports it: operation, AWS error code, message, request id.
-pub fn aws_error<E, R>(operation: &str, e: SdkError<E, R>) -> ProviderError
+/// An SDK error as the engine reports it: operation, AWS error code, message, request id,
+/// and whether the call may have been carried out although it failed.
+pub fn aws_error<E>(operation: &str, e: SdkError<E, HttpResponse>) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
-    SdkError<E, R>: RequestId,
+    SdkError<E, HttpResponse>: RequestId,
 {
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    let code = e.code().map(str::to_string);
+    let ambiguous = match &e {
+        SdkError::ConstructionFailure(_) => false,
+        SdkError::DispatchFailure(d) => !d.is_user(),
+        SdkError::ServiceError(_) => {
+            status.is_some_and(|s| s >= 500)
+                && !code
+                    .as_deref()
+                    .is_some_and(|c| THROTTLING_ERRORS.contains(&c))
+        }
+        _ => true,
+    };
+    let message = match (e.message(), &code, e.raw_response()) {
+        (Some(m), _, _) => m.to_string(),
+        // An answer that is not an AWS error at all: a proxy or gateway in between
+        // failed, or the service is unavailable. Say that, not what the parser choked on.
+        (None, None, Some(raw)) if raw.status().as_u16() >= 400 => not_aws(raw, ambiguous),
+        _ => chain(&e),
+    };
     ProviderError {
         operation: operation.to_string(),
-        code: e.code().map(str::to_string),
-        message: e.message().map(str::to_string).unwrap_or_else(|| chain(&e)),
+        code,
+        message,
         request_id: e.request_id().map(str::to_string),
+        ambiguous,
+    }
+}
+
+/// "HTTP 502 Bad Gateway with an empty body instead of an AWS error response: ..."
+fn not_aws(raw: &HttpResponse, ambiguous: bool) -> String {
+    let status = raw.status().as_u16();
+    let reason = http_reason(status);
+    let body = raw
+        .body()
+        .bytes()
+        .map(|b| {
+            String::from_utf8_lossy(b)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    let what = if body.is_empty() {
+        "an empty body".to_string()
+    } else {
+        let shown: String = body.chars().take(120).collect();
+        let more = if shown.len() < body.len() { "..." } else { "" };
+        format!("a body that is not an AWS error ({shown}{more})")
+    };
+    let why = if status >= 500 {
+        "a proxy or gateway between here and AWS failed, or the service is unavailable"
+    } else {
+        "something between here and AWS (a proxy, a firewall, a wrong --endpoint-url) refused the request"
+    };
+    let outcome = if ambiguous {
+        " The request may have been carried out; running the command again is safe: it reads what exists first."
+    } else {
+        ""
+    };
+    format!("the endpoint answered HTTP {status}{reason} with {what} instead of an AWS error response: {why}.{outcome}")
+}
+
+fn http_reason(status: u16) -> &'static str {
+    match status {
+        400 => " Bad Request",
+        403 => " Forbidden",
+        404 => " Not Found",
+        500 => " Internal Server Error",
+        502 => " Bad Gateway",
+        503 => " Service Unavailable",
+        504 => " Gateway Timeout",
+        _ => "",
     }
 }
 
@@ -178,9 +252,10 @@ const NOT_YET_VISIBLE: &[&str] = &[
     "InvalidRouteTableID.NotFound",
 ];
 
-/// Per-call configuration for calls that name resources created moments before: EC2 is
-/// eventually consistent, so "not found" is retried with backoff (about 25 s at most)
-/// by the SDK's own retry loop. `E` is the operation's error type.
+/// Per-call configuration for idempotent calls that name resources created moments
+/// before: EC2 is eventually consistent, so "not found" is retried with backoff (about
+/// 25 s at most) by the SDK's own retry loop, as are throttling and server errors.
+/// `E` is the operation's error type.
 pub fn eventually<E>() -> aws_sdk_ec2::config::Builder
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -198,6 +273,52 @@ where
         )
 }
 
+/// Per-call configuration for calls that are not safe to repeat blindly (creates,
+/// authorizing a rule, adding a route, associating): as `eventually`, but an attempt
+/// whose outcome is unknown (no answer, a timeout, a server error) is not retried by the
+/// SDK. It fails as `ambiguous`, and the engine reads what exists before trying again.
+/// Throttling and "not yet visible" answers, which say nothing was done, are retried.
+pub fn once<E>() -> aws_sdk_ec2::config::Builder
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    eventually::<E>().retry_classifier(NoAmbiguousRetry::<E>(PhantomData))
+}
+
+/// Forbids a retry unless the answer proves the call did nothing (see `once`).
+struct NoAmbiguousRetry<E>(PhantomData<E>);
+
+impl<E> std::fmt::Debug for NoAmbiguousRetry<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NoAmbiguousRetry")
+    }
+}
+
+impl<E> ClassifyRetry for NoAmbiguousRetry<E>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let Some(Err(err)) = ctx.output_or_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let code = err
+            .as_operation_error()
+            .and_then(|e| e.downcast_ref::<E>())
+            .and_then(|e| e.code());
+        match code {
+            Some(c) if THROTTLING_ERRORS.contains(&c) || NOT_YET_VISIBLE.contains(&c) => {
+                RetryAction::NoActionIndicated
+            }
+            _ => RetryAction::RetryForbidden,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "NoAmbiguousRetry"
+    }
+}
+
 /// True for "it is already gone" errors, which make deletes idempotent.
 pub fn is_not_found(e: &ProviderError) -> bool {
     e.code
@@ -205,24 +326,26 @@ pub fn is_not_found(e: &ProviderError) -> bool {
         .is_some_and(|c| c.ends_with("NotFound") || c.ends_with(".NotFound"))
 }
 
-/// EC2 filters selecting what `scope` owns.
-pub fn owner_filters(scope: &Scope) -> Vec<Filter> {
-    vec![
-        Filter::builder()
-            .name(format!("tag:{TAG_STACK}"))
-            .values(&scope.stack)
-            .build(),
-        Filter::builder()
-            .name(format!("tag:{TAG_ENV}"))
-            .values(&scope.env)
-            .build(),
-    ]
+/// EC2 filters selecting what `scope` owns; with `addr`, only the copies of that resource.
+pub fn owner_filters(scope: &Scope, addr: Option<&Addr>) -> Vec<Filter> {
+    let tag = |k: &str, v: &str| Filter::builder().name(format!("tag:{k}")).values(v).build();
+    let mut f = vec![tag(TAG_STACK, &scope.stack), tag(TAG_ENV, &scope.env)];
+    if let Some(a) = addr {
+        f.push(tag(TAG_RESOURCE, a.as_str()));
+    }
+    f
 }
 
+/// The tags a new resource at `addr` is created with (atomically, in the create call):
+/// ownership, the user's tags, and when it was created.
 pub fn tag_spec(scope: &Scope, addr: &Addr, rt: ResourceType) -> TagSpecification {
+    let now = DateTime::from(std::time::SystemTime::now())
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_default();
     let tags = scope
         .tags_for(addr)
         .into_iter()
+        .chain([(TAG_CREATED.to_string(), now)])
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect();
     TagSpecification::builder()
@@ -242,13 +365,53 @@ pub fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The address a live resource's tags give it, if `scope` owns it.
-pub fn owned_addr(scope: &Scope, tags: &[Tag]) -> Option<Addr> {
+/// The address a live resource's tags give it, if `scope` owns it, and when it was
+/// created (from the `bandup:created` tag).
+pub fn owned(scope: &Scope, tags: &[Tag]) -> Option<(Addr, Option<u64>)> {
     let tags = tag_map(tags);
     if !scope.owns(&tags) {
         return None;
     }
-    tags.get(TAG_RESOURCE).map(|a| Addr(a.clone()))
+    let created = tags
+        .get(TAG_CREATED)
+        .and_then(|t| DateTime::from_str(t, DateTimeFormat::DateTime).ok())
+        .and_then(|t| millis(&t));
+    Some((Addr(tags.get(TAG_RESOURCE)?.clone()), created))
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn millis(t: &DateTime) -> Option<u64> {
+    u64::try_from(t.to_millis().ok()?).ok()
+}
+
+/// The network interfaces matching one EC2 filter (`subnet-id`, `group-id`...), described
+/// for a person: what blocks a delete is usually an interface of something else.
+pub async fn interfaces(
+    ec2: &aws_sdk_ec2::Client,
+    filter: &str,
+    value: &str,
+) -> Result<Vec<String>, ProviderError> {
+    let out = ec2
+        .describe_network_interfaces()
+        .filters(Filter::builder().name(filter).values(value).build())
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeNetworkInterfaces", e))?;
+    Ok(out
+        .network_interfaces()
+        .iter()
+        .map(|i| {
+            let what = i
+                .description()
+                .filter(|d| !d.is_empty())
+                .map(|d| format!(" ({d:?})"))
+                .unwrap_or_default();
+            format!(
+                "network interface {}{what}",
+                i.network_interface_id().unwrap_or_default()
+            )
+        })
+        .collect())
 }
 
 /// A live resource with `id` as its only output unless more are given.
@@ -270,6 +433,7 @@ pub fn live(
         props,
         outputs,
         refs,
+        created: None,
     }
 }
 
@@ -283,11 +447,13 @@ pub fn str_value(s: Option<&str>) -> Value {
 }
 
 /// A delete's result, where "already gone" counts as success.
-pub fn deleted<T, E, R>(operation: &str, r: Result<T, SdkError<E, R>>) -> Result<(), ProviderError>
+pub fn deleted<T, E>(
+    operation: &str,
+    r: Result<T, SdkError<E, HttpResponse>>,
+) -> Result<(), ProviderError>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
-    SdkError<E, R>: RequestId,
+    SdkError<E, HttpResponse>: RequestId,
 {
     match r.map_err(|e| aws_error(operation, e)) {
         Ok(_) => Ok(()),

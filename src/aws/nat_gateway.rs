@@ -2,7 +2,7 @@
 //! and deletion wait for AWS to finish (up to 10 minutes, as AWS documents).
 
 use super::{
-    aws_error, deleted, eventually, live, owned_addr, owner_filters, prop_str, tag_spec, Clients,
+    aws_error, deleted, live, millis, once, owned, owner_filters, prop_str, tag_spec, Clients,
 };
 use crate::model::schema::{Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
@@ -10,7 +10,7 @@ use crate::provider::{Live, Provider, ProviderError, Scope};
 use async_trait::async_trait;
 use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::types::{Filter, ResourceType};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -48,22 +48,16 @@ impl NatGateway {
     pub fn new(c: &Clients) -> Self {
         NatGateway { ec2: c.ec2.clone() }
     }
-}
 
-#[async_trait]
-impl Provider for NatGateway {
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
-
-    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
+    /// What `scope` owns (only `addr`'s copies, if given), in one paginated describe.
+    async fn list(&self, scope: &Scope, addr: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
         // Deleted gateways stay visible for about an hour: only live states count.
         let state = Filter::builder()
             .name("state")
             .values("pending")
             .values("available")
             .build();
-        let mut filters = owner_filters(scope);
+        let mut filters = owner_filters(scope, addr);
         filters.push(state);
         let nats: Vec<_> = self
             .ec2
@@ -78,7 +72,7 @@ impl Provider for NatGateway {
         Ok(nats
             .into_iter()
             .filter_map(|n| {
-                let addr = owned_addr(scope, n.tags())?;
+                let (addr, tagged) = owned(scope, n.tags())?;
                 let id = n.nat_gateway_id()?;
                 let subnet = n.subnet_id().unwrap_or_default().to_string();
                 let alloc = n
@@ -91,9 +85,35 @@ impl Provider for NatGateway {
                     ("subnet_id".to_string(), Value::Str(subnet.clone())),
                     ("allocation_id".to_string(), Value::Str(alloc.clone())),
                 ]);
-                Some(live(addr, id, props, vec![subnet, alloc], &[]))
+                let created = tagged.or_else(|| n.create_time().and_then(millis));
+                Some(live(addr, id, props, vec![subnet, alloc], &[]).created_at(created))
             })
             .collect())
+    }
+
+    async fn wait_available(&self, id: &str) -> Result<(), ProviderError> {
+        self.ec2
+            .wait_until_nat_gateway_available()
+            .nat_gateway_ids(id)
+            .wait(TIMEOUT)
+            .await
+            .map_err(|e| ProviderError::new("wait for NAT gateway available", e.to_string()))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Provider for NatGateway {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
+        self.list(scope, None).await
+    }
+
+    async fn find(&self, scope: &Scope, addr: &Addr) -> Result<Vec<Live>, ProviderError> {
+        self.list(scope, Some(addr)).await
     }
 
     async fn create(
@@ -102,20 +122,6 @@ impl Provider for NatGateway {
         addr: &Addr,
         props: &Props,
     ) -> Result<Live, ProviderError> {
-        // The token makes the SDK's own retries of this call idempotent.
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let token = format!("{}-{nanos}", scope.name_for(addr));
-        let token: String = token
-            .chars()
-            .rev()
-            .take(64)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
         let (subnet, alloc) = (
             prop_str(props, "subnet_id"),
             prop_str(props, "allocation_id"),
@@ -125,10 +131,12 @@ impl Provider for NatGateway {
             .create_nat_gateway()
             .subnet_id(subnet)
             .allocation_id(alloc)
-            .client_token(token)
+            // The same token on every attempt of this create: AWS answers a repeat with
+            // the gateway it already made.
+            .client_token(scope.client_token(addr, props))
             .tag_specifications(tag_spec(scope, addr, ResourceType::Natgateway))
             .customize()
-            .config_override(eventually::<
+            .config_override(once::<
                 aws_sdk_ec2::operation::create_nat_gateway::CreateNatGatewayError,
             >())
             .send()
@@ -139,12 +147,7 @@ impl Provider for NatGateway {
             .and_then(|n| n.nat_gateway_id())
             .unwrap_or_default()
             .to_string();
-        self.ec2
-            .wait_until_nat_gateway_available()
-            .nat_gateway_ids(&id)
-            .wait(TIMEOUT)
-            .await
-            .map_err(|e| ProviderError::new("wait for NAT gateway available", e.to_string()))?;
+        self.wait_available(&id).await?;
         Ok(live(
             addr.clone(),
             &id,
@@ -152,6 +155,12 @@ impl Provider for NatGateway {
             vec![subnet.to_string(), alloc.to_string()],
             &[],
         ))
+    }
+
+    /// A gateway found instead of created may still be starting: wait for it.
+    async fn adopt(&self, _scope: &Scope, _props: &Props, l: Live) -> Result<Live, ProviderError> {
+        self.wait_available(&l.id).await?;
+        Ok(l)
     }
 
     async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {

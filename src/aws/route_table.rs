@@ -2,7 +2,7 @@
 //! untaggable, so they are fields of the table and diffed as such).
 
 use super::{
-    aws_error, deleted, eventually, live, owned_addr, owner_filters, prop_str, tag_spec, Clients,
+    aws_error, deleted, eventually, live, once, owned, owner_filters, prop_str, tag_spec, Clients,
 };
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
@@ -67,6 +67,82 @@ impl RouteTable {
         RouteTable { ec2: c.ec2.clone() }
     }
 
+    /// What `scope` owns (only `addr`'s copies, if given), in one paginated describe.
+    async fn list(&self, scope: &Scope, addr: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
+        let tables: Vec<_> = self
+            .ec2
+            .describe_route_tables()
+            .set_filters(Some(owner_filters(scope, addr)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| aws_error("DescribeRouteTables", e))?;
+        Ok(tables
+            .into_iter()
+            .filter_map(|t| {
+                let (addr, created) = owned(scope, t.tags())?;
+                let id = t.route_table_id()?;
+                let vpc = t.vpc_id().unwrap_or_default().to_string();
+                let mut refs = vec![vpc.clone()];
+                let mut targets: Vec<&str> = Vec::new();
+                let routes: Vec<Value> = t
+                    .routes()
+                    .iter()
+                    .filter(|r| r.origin() == Some(&RouteOrigin::CreateRoute))
+                    .filter_map(|r| {
+                        let mut m = BTreeMap::new();
+                        m.insert(
+                            "destination_cidr_block".to_string(),
+                            Value::Str(r.destination_cidr_block()?.to_string()),
+                        );
+                        if let Some(g) = r.gateway_id().filter(|g| *g != "local") {
+                            m.insert("gateway_id".to_string(), Value::Str(g.to_string()));
+                        }
+                        if let Some(n) = r.nat_gateway_id() {
+                            m.insert("nat_gateway_id".to_string(), Value::Str(n.to_string()));
+                        }
+                        // The table uses its routes' targets: it goes before them.
+                        targets.extend(r.gateway_id().filter(|g| *g != "local"));
+                        targets.extend(r.nat_gateway_id());
+                        Some(Value::Map(m))
+                    })
+                    .collect();
+                let mut assoc = BTreeMap::new();
+                for a in t.associations() {
+                    if let (Some(s), Some(aid), false) = (
+                        a.subnet_id(),
+                        a.route_table_association_id(),
+                        a.main().unwrap_or(false),
+                    ) {
+                        assoc.insert(s.to_string(), Value::Str(aid.to_string()));
+                    }
+                }
+                refs.extend(assoc.keys().cloned());
+                refs.extend(targets.into_iter().map(str::to_string));
+                let props = Props::from([
+                    ("vpc_id".to_string(), Value::Str(vpc)),
+                    ("routes".to_string(), Value::List(routes)),
+                    (
+                        "subnet_ids".to_string(),
+                        Value::List(assoc.keys().map(|s| Value::Str(s.clone())).collect()),
+                    ),
+                ]);
+                Some(
+                    live(
+                        addr,
+                        id,
+                        props,
+                        refs,
+                        &[("associations", Value::Map(assoc))],
+                    )
+                    .created_at(created),
+                )
+            })
+            .collect())
+    }
+
     async fn add_route(&self, id: &str, route: &Value, replace: bool) -> Result<(), ProviderError> {
         let m = route.as_map().cloned().unwrap_or_default();
         let get = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
@@ -92,9 +168,7 @@ impl RouteTable {
                 .set_gateway_id(get("gateway_id"))
                 .set_nat_gateway_id(get("nat_gateway_id"))
                 .customize()
-                .config_override(eventually::<
-                    aws_sdk_ec2::operation::create_route::CreateRouteError,
-                >())
+                .config_override(once::<aws_sdk_ec2::operation::create_route::CreateRouteError>())
                 .send()
                 .await
                 .map_err(|e| aws_error("CreateRoute", e))?;
@@ -177,7 +251,7 @@ impl RouteTable {
                 .route_table_id(id)
                 .subnet_id(s)
                 .customize()
-                .config_override(eventually::<
+                .config_override(once::<
                     aws_sdk_ec2::operation::associate_route_table::AssociateRouteTableError,
                 >())
                 .send()
@@ -242,70 +316,11 @@ impl Provider for RouteTable {
     }
 
     async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
-        let tables: Vec<_> = self
-            .ec2
-            .describe_route_tables()
-            .set_filters(Some(owner_filters(scope)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| aws_error("DescribeRouteTables", e))?;
-        Ok(tables
-            .into_iter()
-            .filter_map(|t| {
-                let addr = owned_addr(scope, t.tags())?;
-                let id = t.route_table_id()?;
-                let vpc = t.vpc_id().unwrap_or_default().to_string();
-                let mut refs = vec![vpc.clone()];
-                let routes: Vec<Value> = t
-                    .routes()
-                    .iter()
-                    .filter(|r| r.origin() == Some(&RouteOrigin::CreateRoute))
-                    .filter_map(|r| {
-                        let mut m = BTreeMap::new();
-                        m.insert(
-                            "destination_cidr_block".to_string(),
-                            Value::Str(r.destination_cidr_block()?.to_string()),
-                        );
-                        if let Some(g) = r.gateway_id().filter(|g| *g != "local") {
-                            m.insert("gateway_id".to_string(), Value::Str(g.to_string()));
-                        }
-                        if let Some(n) = r.nat_gateway_id() {
-                            m.insert("nat_gateway_id".to_string(), Value::Str(n.to_string()));
-                        }
-                        Some(Value::Map(m))
-                    })
-                    .collect();
-                let mut assoc = BTreeMap::new();
-                for a in t.associations() {
-                    if let (Some(s), Some(aid), false) = (
-                        a.subnet_id(),
-                        a.route_table_association_id(),
-                        a.main().unwrap_or(false),
-                    ) {
-                        assoc.insert(s.to_string(), Value::Str(aid.to_string()));
-                    }
-                }
-                refs.extend(assoc.keys().cloned());
-                let props = Props::from([
-                    ("vpc_id".to_string(), Value::Str(vpc)),
-                    ("routes".to_string(), Value::List(routes)),
-                    (
-                        "subnet_ids".to_string(),
-                        Value::List(assoc.keys().map(|s| Value::Str(s.clone())).collect()),
-                    ),
-                ]);
-                Some(live(
-                    addr,
-                    id,
-                    props,
-                    refs,
-                    &[("associations", Value::Map(assoc))],
-                ))
-            })
-            .collect())
+        self.list(scope, None).await
+    }
+
+    async fn find(&self, scope: &Scope, addr: &Addr) -> Result<Vec<Live>, ProviderError> {
+        self.list(scope, Some(addr)).await
     }
 
     async fn create(
@@ -319,9 +334,10 @@ impl Provider for RouteTable {
             .ec2
             .create_route_table()
             .vpc_id(vpc)
+            .client_token(scope.client_token(addr, props))
             .tag_specifications(tag_spec(scope, addr, ResourceType::RouteTable))
             .customize()
-            .config_override(eventually::<
+            .config_override(once::<
                 aws_sdk_ec2::operation::create_route_table::CreateRouteTableError,
             >())
             .send()

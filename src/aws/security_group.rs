@@ -1,9 +1,7 @@
 //! `aws_security_group`: a security group and its ingress/egress rules. A rule admits one
 //! source: a CIDR block or another security group (the ALB -> app -> database chain).
 
-use super::{
-    aws_error, deleted, eventually, live, owned_addr, owner_filters, prop_str, tag_spec, Clients,
-};
+use super::{aws_error, deleted, live, once, owned, owner_filters, prop_str, tag_spec, Clients};
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
@@ -79,6 +77,46 @@ impl SecurityGroup {
         SecurityGroup { ec2: c.ec2.clone() }
     }
 
+    /// What `scope` owns (only `addr`'s copies, if given), in one paginated describe.
+    async fn list(&self, scope: &Scope, addr: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
+        let groups: Vec<_> = self
+            .ec2
+            .describe_security_groups()
+            .set_filters(Some(owner_filters(scope, addr)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| aws_error("DescribeSecurityGroups", e))?;
+        Ok(groups
+            .into_iter()
+            .filter_map(|g| {
+                let (addr, created) = owned(scope, g.tags())?;
+                let id = g.group_id()?;
+                let vpc = g.vpc_id().unwrap_or_default().to_string();
+                let props = Props::from([
+                    ("vpc_id".to_string(), Value::Str(vpc.clone())),
+                    (
+                        "description".to_string(),
+                        Value::Str(g.description().unwrap_or_default().to_string()),
+                    ),
+                    (
+                        "ingress".to_string(),
+                        Value::List(rules(g.ip_permissions())),
+                    ),
+                    (
+                        "egress".to_string(),
+                        Value::List(rules(g.ip_permissions_egress())),
+                    ),
+                ]);
+                let mut refs = vec![vpc];
+                refs.extend(group_refs(&props));
+                Some(live(addr, id, props, refs, &[]).created_at(created))
+            })
+            .collect())
+    }
+
     async fn authorize(
         &self,
         id: &str,
@@ -95,7 +133,7 @@ impl SecurityGroup {
                 .group_id(id)
                 .set_ip_permissions(perms)
                 .customize()
-                .config_override(eventually::<aws_sdk_ec2::operation::authorize_security_group_egress::AuthorizeSecurityGroupEgressError>())
+                .config_override(once::<aws_sdk_ec2::operation::authorize_security_group_egress::AuthorizeSecurityGroupEgressError>())
                 .send()
                 .await
                 .map_err(|e| aws_error("AuthorizeSecurityGroupEgress", e))?;
@@ -105,7 +143,7 @@ impl SecurityGroup {
                 .group_id(id)
                 .set_ip_permissions(perms)
                 .customize()
-                .config_override(eventually::<aws_sdk_ec2::operation::authorize_security_group_ingress::AuthorizeSecurityGroupIngressError>())
+                .config_override(once::<aws_sdk_ec2::operation::authorize_security_group_ingress::AuthorizeSecurityGroupIngressError>())
                 .send()
                 .await
                 .map_err(|e| aws_error("AuthorizeSecurityGroupIngress", e))?;
@@ -324,42 +362,11 @@ impl Provider for SecurityGroup {
     }
 
     async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
-        let groups: Vec<_> = self
-            .ec2
-            .describe_security_groups()
-            .set_filters(Some(owner_filters(scope)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| aws_error("DescribeSecurityGroups", e))?;
-        Ok(groups
-            .into_iter()
-            .filter_map(|g| {
-                let addr = owned_addr(scope, g.tags())?;
-                let id = g.group_id()?;
-                let vpc = g.vpc_id().unwrap_or_default().to_string();
-                let props = Props::from([
-                    ("vpc_id".to_string(), Value::Str(vpc.clone())),
-                    (
-                        "description".to_string(),
-                        Value::Str(g.description().unwrap_or_default().to_string()),
-                    ),
-                    (
-                        "ingress".to_string(),
-                        Value::List(rules(g.ip_permissions())),
-                    ),
-                    (
-                        "egress".to_string(),
-                        Value::List(rules(g.ip_permissions_egress())),
-                    ),
-                ]);
-                let mut refs = vec![vpc];
-                refs.extend(group_refs(&props));
-                Some(live(addr, id, props, refs, &[]))
-            })
-            .collect())
+        self.list(scope, None).await
+    }
+
+    async fn find(&self, scope: &Scope, addr: &Addr) -> Result<Vec<Live>, ProviderError> {
+        self.list(scope, Some(addr)).await
     }
 
     async fn create(
@@ -377,7 +384,7 @@ impl Provider for SecurityGroup {
             .vpc_id(vpc)
             .tag_specifications(tag_spec(scope, addr, ResourceType::SecurityGroup))
             .customize()
-            .config_override(eventually::<
+            .config_override(once::<
                 aws_sdk_ec2::operation::create_security_group::CreateSecurityGroupError,
             >())
             .send()
@@ -409,13 +416,28 @@ impl Provider for SecurityGroup {
     }
 
     async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
-        deleted(
+        let result = deleted(
             "DeleteSecurityGroup",
             self.ec2
                 .delete_security_group()
                 .group_id(&l.id)
                 .send()
                 .await,
-        )
+        );
+        match result {
+            Err(mut e) if e.code.as_deref() == Some("DependencyViolation") => {
+                // Network interfaces that use the group keep it alive: name them.
+                let enis = super::interfaces(&self.ec2, "group-id", &l.id).await;
+                if let Some(enis) = enis.ok().filter(|v| !v.is_empty()) {
+                    e.message = format!(
+                        "{} is still used by: {}. bandup-infra never deletes what this stack does not own: delete them (or move them to another group), then run destroy again",
+                        l.id,
+                        enis.join("; ")
+                    );
+                }
+                Err(e)
+            }
+            other => other,
+        }
     }
 }

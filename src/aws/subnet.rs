@@ -2,7 +2,7 @@
 //! not to overlap its siblings before any AWS call.
 
 use super::{
-    aws_error, deleted, eventually, live, owned_addr, owner_filters, prop_str, tag_spec, Clients,
+    aws_error, deleted, eventually, live, once, owned, owner_filters, prop_str, tag_spec, Clients,
 };
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
@@ -54,6 +54,47 @@ pub struct Subnet {
 impl Subnet {
     pub fn new(c: &Clients) -> Self {
         Subnet { ec2: c.ec2.clone() }
+    }
+
+    /// What `scope` owns (only `addr`'s copies, if given), in one paginated describe.
+    async fn list(&self, scope: &Scope, addr: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
+        let subnets: Vec<_> = self
+            .ec2
+            .describe_subnets()
+            .set_filters(Some(owner_filters(scope, addr)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| aws_error("DescribeSubnets", e))?;
+        Ok(subnets
+            .into_iter()
+            .filter_map(|s| {
+                let (addr, created) = owned(scope, s.tags())?;
+                let id = s.subnet_id()?;
+                let vpc_id = s.vpc_id().unwrap_or_default().to_string();
+                let props = Props::from([
+                    ("vpc_id".to_string(), Value::Str(vpc_id.clone())),
+                    (
+                        "cidr_block".to_string(),
+                        Value::Str(s.cidr_block().unwrap_or_default().to_string()),
+                    ),
+                    (
+                        "availability_zone".to_string(),
+                        Value::Str(s.availability_zone().unwrap_or_default().to_string()),
+                    ),
+                    (
+                        "map_public_ip_on_launch".to_string(),
+                        Value::Bool(s.map_public_ip_on_launch().unwrap_or(false)),
+                    ),
+                ]);
+                Some(
+                    live(addr, id, props.clone(), vec![vpc_id], &outputs(&props))
+                        .created_at(created),
+                )
+            })
+            .collect())
     }
 
     async fn set_public_ip(&self, id: &str, want: bool) -> Result<(), ProviderError> {
@@ -167,46 +208,11 @@ impl Provider for Subnet {
     }
 
     async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
-        let subnets: Vec<_> = self
-            .ec2
-            .describe_subnets()
-            .set_filters(Some(owner_filters(scope)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| aws_error("DescribeSubnets", e))?;
-        Ok(subnets
-            .into_iter()
-            .filter_map(|s| {
-                let addr = owned_addr(scope, s.tags())?;
-                let id = s.subnet_id()?;
-                let vpc_id = s.vpc_id().unwrap_or_default().to_string();
-                let props = Props::from([
-                    ("vpc_id".to_string(), Value::Str(vpc_id.clone())),
-                    (
-                        "cidr_block".to_string(),
-                        Value::Str(s.cidr_block().unwrap_or_default().to_string()),
-                    ),
-                    (
-                        "availability_zone".to_string(),
-                        Value::Str(s.availability_zone().unwrap_or_default().to_string()),
-                    ),
-                    (
-                        "map_public_ip_on_launch".to_string(),
-                        Value::Bool(s.map_public_ip_on_launch().unwrap_or(false)),
-                    ),
-                ]);
-                Some(live(
-                    addr,
-                    id,
-                    props.clone(),
-                    vec![vpc_id],
-                    &outputs(&props),
-                ))
-            })
-            .collect())
+        self.list(scope, None).await
+    }
+
+    async fn find(&self, scope: &Scope, addr: &Addr) -> Result<Vec<Live>, ProviderError> {
+        self.list(scope, Some(addr)).await
     }
 
     async fn create(
@@ -223,7 +229,7 @@ impl Provider for Subnet {
             .availability_zone(prop_str(props, "availability_zone"))
             .tag_specifications(tag_spec(scope, addr, ResourceType::Subnet))
             .customize()
-            .config_override(eventually::<
+            .config_override(once::<
                 aws_sdk_ec2::operation::create_subnet::CreateSubnetError,
             >())
             .send()
@@ -263,9 +269,24 @@ impl Provider for Subnet {
     }
 
     async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
-        deleted(
+        let result = deleted(
             "DeleteSubnet",
             self.ec2.delete_subnet().subnet_id(&l.id).send().await,
-        )
+        );
+        match result {
+            Err(mut e) if e.code.as_deref() == Some("DependencyViolation") => {
+                // Network interfaces keep a subnet alive: name them.
+                let enis = super::interfaces(&self.ec2, "subnet-id", &l.id).await;
+                if let Some(enis) = enis.ok().filter(|v| !v.is_empty()) {
+                    e.message = format!(
+                        "{} still holds network interfaces: {}. bandup-infra never deletes what this stack does not own: delete them (or what they belong to), then run destroy again",
+                        l.id,
+                        enis.join("; ")
+                    );
+                }
+                Err(e)
+            }
+            other => other,
+        }
     }
 }

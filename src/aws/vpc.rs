@@ -1,14 +1,15 @@
 //! `aws_vpc`: a VPC with its DNS attributes.
 
 use super::{
-    aws_error, deleted, eventually, live, owned_addr, owner_filters, prop_str, tag_spec, Clients,
+    aws_error, deleted, eventually, live, once, owned, owner_filters, prop_str, tag_map, tag_spec,
+    Clients,
 };
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{Live, Provider, ProviderError, Scope};
 use async_trait::async_trait;
 use aws_sdk_ec2::client::Waiters;
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, Tag, VpcAttributeName};
 use std::time::Duration;
 
 pub static SCHEMA: Schema = Schema {
@@ -69,6 +70,174 @@ impl Vpc {
         Ok(v.and_then(|a| a.value()).unwrap_or(false))
     }
 
+    /// What `scope` owns (only `addr`'s copies, if given), in one paginated describe.
+    async fn list(&self, scope: &Scope, addr: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
+        let vpcs: Vec<_> = self
+            .ec2
+            .describe_vpcs()
+            .set_filters(Some(owner_filters(scope, addr)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| aws_error("DescribeVpcs", e))?;
+        let mut out = Vec::new();
+        for v in vpcs {
+            let (Some((addr, created)), Some(id)) = (owned(scope, v.tags()), v.vpc_id()) else {
+                continue;
+            };
+            // DescribeVpcs does not return the DNS attributes: one call each, at once.
+            let (support, hostnames) = tokio::try_join!(
+                self.attribute(id, VpcAttributeName::EnableDnsSupport),
+                self.attribute(id, VpcAttributeName::EnableDnsHostnames),
+            )?;
+            let cidr = Value::Str(v.cidr_block().unwrap_or_default().to_string());
+            let props = Props::from([
+                ("cidr_block".to_string(), cidr.clone()),
+                ("enable_dns_support".to_string(), Value::Bool(support)),
+                ("enable_dns_hostnames".to_string(), Value::Bool(hostnames)),
+            ]);
+            out.push(
+                live(addr, id, props, Vec::new(), &[("cidr_block", cidr)]).created_at(created),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Why `vpc` cannot be deleted: what is still inside it, ours or not.
+    async fn blockers(&self, scope: &Scope, vpc: &str) -> Result<Vec<String>, ProviderError> {
+        let in_vpc = || Filter::builder().name("vpc-id").values(vpc).build();
+        let (subnets, groups, tables, gateways, nats, enis) = tokio::try_join!(
+            async {
+                self.ec2
+                    .describe_subnets()
+                    .filters(in_vpc())
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DescribeSubnets", e))
+            },
+            async {
+                self.ec2
+                    .describe_security_groups()
+                    .filters(in_vpc())
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DescribeSecurityGroups", e))
+            },
+            async {
+                self.ec2
+                    .describe_route_tables()
+                    .filters(in_vpc())
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DescribeRouteTables", e))
+            },
+            async {
+                self.ec2
+                    .describe_internet_gateways()
+                    .filters(
+                        Filter::builder()
+                            .name("attachment.vpc-id")
+                            .values(vpc)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DescribeInternetGateways", e))
+            },
+            async {
+                self.ec2
+                    .describe_nat_gateways()
+                    .filter(in_vpc())
+                    .filter(
+                        Filter::builder()
+                            .name("state")
+                            .values("pending")
+                            .values("available")
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DescribeNatGateways", e))
+            },
+            async {
+                self.ec2
+                    .describe_network_interfaces()
+                    .filters(in_vpc())
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DescribeNetworkInterfaces", e))
+            },
+        )?;
+        let who = |tags: &[Tag]| match owned(scope, tags) {
+            Some((addr, _)) => format!("`{addr}` of this stack"),
+            None => match tag_map(tags).get("Name") {
+                Some(n) => format!("named {n:?}, not managed by this stack"),
+                None => "not managed by this stack".to_string(),
+            },
+        };
+        let mut out = Vec::new();
+        for s in subnets.subnets() {
+            out.push(format!(
+                "subnet {} ({}, {})",
+                s.subnet_id().unwrap_or_default(),
+                s.cidr_block().unwrap_or_default(),
+                who(s.tags())
+            ));
+        }
+        for g in groups.security_groups() {
+            if g.group_name() == Some("default") {
+                continue;
+            }
+            out.push(format!(
+                "security group {} ({:?}, {})",
+                g.group_id().unwrap_or_default(),
+                g.group_name().unwrap_or_default(),
+                who(g.tags())
+            ));
+        }
+        for t in tables.route_tables() {
+            if t.associations().iter().any(|a| a.main() == Some(true)) {
+                continue;
+            }
+            out.push(format!(
+                "route table {} ({})",
+                t.route_table_id().unwrap_or_default(),
+                who(t.tags())
+            ));
+        }
+        for g in gateways.internet_gateways() {
+            out.push(format!(
+                "internet gateway {} ({})",
+                g.internet_gateway_id().unwrap_or_default(),
+                who(g.tags())
+            ));
+        }
+        for n in nats.nat_gateways() {
+            // Some endpoints ignore the vpc-id filter here: check it.
+            if n.vpc_id() == Some(vpc) {
+                out.push(format!(
+                    "NAT gateway {} ({})",
+                    n.nat_gateway_id().unwrap_or_default(),
+                    who(n.tags())
+                ));
+            }
+        }
+        for i in enis.network_interfaces() {
+            out.push(format!(
+                "network interface {} ({}{})",
+                i.network_interface_id().unwrap_or_default(),
+                i.description()
+                    .filter(|d| !d.is_empty())
+                    .map(|d| format!("{d:?}, "))
+                    .unwrap_or_default(),
+                who(i.tag_set())
+            ));
+        }
+        Ok(out)
+    }
+
     async fn set_dns(
         &self,
         id: &str,
@@ -111,35 +280,11 @@ impl Provider for Vpc {
     }
 
     async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
-        let vpcs: Vec<_> = self
-            .ec2
-            .describe_vpcs()
-            .set_filters(Some(owner_filters(scope)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| aws_error("DescribeVpcs", e))?;
-        let mut out = Vec::new();
-        for v in vpcs {
-            let (Some(addr), Some(id)) = (owned_addr(scope, v.tags()), v.vpc_id()) else {
-                continue;
-            };
-            // DescribeVpcs does not return the DNS attributes: one call each, at once.
-            let (support, hostnames) = tokio::try_join!(
-                self.attribute(id, VpcAttributeName::EnableDnsSupport),
-                self.attribute(id, VpcAttributeName::EnableDnsHostnames),
-            )?;
-            let cidr = Value::Str(v.cidr_block().unwrap_or_default().to_string());
-            let props = Props::from([
-                ("cidr_block".to_string(), cidr.clone()),
-                ("enable_dns_support".to_string(), Value::Bool(support)),
-                ("enable_dns_hostnames".to_string(), Value::Bool(hostnames)),
-            ]);
-            out.push(live(addr, id, props, Vec::new(), &[("cidr_block", cidr)]));
-        }
-        Ok(out)
+        self.list(scope, None).await
+    }
+
+    async fn find(&self, scope: &Scope, addr: &Addr) -> Result<Vec<Live>, ProviderError> {
+        self.list(scope, Some(addr)).await
     }
 
     async fn create(
@@ -154,6 +299,8 @@ impl Provider for Vpc {
             .create_vpc()
             .cidr_block(cidr)
             .tag_specifications(tag_spec(scope, addr, ResourceType::Vpc))
+            .customize()
+            .config_override(once::<aws_sdk_ec2::operation::create_vpc::CreateVpcError>())
             .send()
             .await
             .map_err(|e| aws_error("CreateVpc", e))?;
@@ -191,10 +338,26 @@ impl Provider for Vpc {
         Ok(next)
     }
 
-    async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
-        deleted(
+    async fn delete(&self, scope: &Scope, l: &Live) -> Result<(), ProviderError> {
+        let result = deleted(
             "DeleteVpc",
             self.ec2.delete_vpc().vpc_id(&l.id).send().await,
-        )
+        );
+        match result {
+            Err(mut e) if e.code.as_deref() == Some("DependencyViolation") => {
+                // Name what is in the way, so the user knows what to remove.
+                if let Ok(blockers) = self.blockers(scope, &l.id).await {
+                    if !blockers.is_empty() {
+                        e.message = format!(
+                            "{} still holds: {}. bandup-infra never deletes what this stack does not own: delete or move those resources, then run destroy again",
+                            l.id,
+                            blockers.join("; ")
+                        );
+                    }
+                }
+                Err(e)
+            }
+            other => other,
+        }
     }
 }

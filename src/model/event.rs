@@ -73,6 +73,12 @@ pub enum Event {
         addr: Addr,
         op: Op,
     },
+    /// Something the user should know about an operation in flight: a resource found
+    /// and adopted instead of created, a retry after an answer was lost.
+    Note {
+        addr: Addr,
+        message: String,
+    },
 }
 
 /// Where events go. Implementations must be cheap: they are called from the engine's tasks.

@@ -7,6 +7,11 @@
 //!   ownership tags), never one call per resource.
 //! - `create`, `update` and `delete` are idempotent: an apply killed at any point and run
 //!   again converges. `delete` of something already gone succeeds.
+//! - A create whose outcome is unknown (the answer was lost) is never blindly repeated:
+//!   the engine looks the resource up by its ownership tags (`find`, which the create
+//!   call sets atomically) and adopts what it finds (`adopt`) before creating again.
+//!   Providers report such outcomes as `ProviderError::ambiguous` and keep the SDK from
+//!   retrying them on its own (see docs/architecture.md, "Retries").
 //! - The engine never runs two operations on one resource at once; operations on
 //!   different resources may run concurrently.
 
@@ -28,6 +33,8 @@ pub const TAG_ENV: &str = "bandup:env";
 pub const TAG_RESOURCE: &str = "bandup:resource";
 pub const TAG_MANAGED_BY: &str = "managed-by";
 pub const MANAGED_BY: &str = "bandup-infra";
+/// When the resource was created (RFC 3339, UTC): tells duplicate copies apart.
+pub const TAG_CREATED: &str = "bandup:created";
 
 /// Whose resources these are: one stack in one environment.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -36,6 +43,10 @@ pub struct Scope {
     pub env: String,
     /// The stack's and environment's own tags, put on every resource.
     pub tags: BTreeMap<String, String>,
+    /// The plan this apply carries out: mixed into client tokens, so that AWS recognises
+    /// a repeated create within one apply but never hands back a resource deleted since.
+    #[serde(default)]
+    pub run: String,
 }
 
 impl Scope {
@@ -64,6 +75,29 @@ impl Scope {
         format!("{}-{}-{}", self.stack, self.env, base)
     }
 
+    /// An idempotency token for creating `addr` with `props` in this run: the same for
+    /// every attempt of one create, different for another plan or other properties.
+    /// 32 hex characters (EC2 accepts up to 64 ASCII characters).
+    pub fn client_token(&self, addr: &Addr, props: &Props) -> String {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        // SipHash with fixed keys: stable within one build, which is all a run needs.
+        let props = serde_json::to_string(props).unwrap_or_default();
+        let half = |salt: u8| {
+            let mut h = DefaultHasher::new();
+            (
+                salt,
+                &self.stack,
+                &self.env,
+                addr.as_str(),
+                &self.run,
+                &props,
+            )
+                .hash(&mut h);
+            h.finish()
+        };
+        format!("{:016x}{:016x}", half(1), half(2))
+    }
+
     /// True when `tags` say the resource belongs to this stack and environment.
     pub fn owns(&self, tags: &BTreeMap<String, String>) -> bool {
         tags.get(TAG_STACK) == Some(&self.stack) && tags.get(TAG_ENV) == Some(&self.env)
@@ -83,6 +117,17 @@ pub struct Live {
     /// AWS ids this resource points at (its VPC, subnet...), to order deletes of
     /// resources that are no longer declared.
     pub refs: Vec<String>,
+    /// When it was created, in milliseconds since the Unix epoch (from the
+    /// `bandup:created` tag or AWS's own record), to tell duplicate copies apart.
+    #[serde(default)]
+    pub created: Option<u64>,
+}
+
+impl Live {
+    pub fn created_at(mut self, ms: Option<u64>) -> Self {
+        self.created = ms;
+        self
+    }
 }
 
 /// A failed AWS call: the operation, AWS's error code and message, and the request id.
@@ -92,6 +137,11 @@ pub struct ProviderError {
     pub code: Option<String>,
     pub message: String,
     pub request_id: Option<String>,
+    /// The call may have been carried out although it failed: no answer came back
+    /// (a dropped connection, a timeout) or AWS answered with a server error. Whatever
+    /// it was meant to create must be looked for before it is created again.
+    #[serde(default)]
+    pub ambiguous: bool,
 }
 
 impl ProviderError {
@@ -101,7 +151,19 @@ impl ProviderError {
             code: None,
             message: message.into(),
             request_id: None,
+            ambiguous: false,
         }
+    }
+
+    /// AWS refused because what the call makes already exists (a duplicate name, an
+    /// overlapping range, an association in place): perhaps made by another run.
+    pub fn is_conflict(&self) -> bool {
+        self.code.as_deref().is_some_and(|c| {
+            c.ends_with("Duplicate")
+                || c.contains("AlreadyExists")
+                || c.ends_with("Conflict")
+                || c.ends_with("AlreadyAssociated")
+        })
     }
 }
 
@@ -132,6 +194,25 @@ pub trait Provider: Send + Sync {
 
     /// Every live resource of this type owned by `scope`, in one batched discovery.
     async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError>;
+
+    /// The live copies of the resource at `addr` (normally none or one). The engine asks
+    /// before every create and after a create that failed, since a killed run, another
+    /// run or a lost answer may have created it. Override to filter on the server.
+    async fn find(&self, scope: &Scope, addr: &Addr) -> Result<Vec<Live>, ProviderError> {
+        let all = self.read(scope).await?;
+        Ok(all.into_iter().filter(|l| &l.addr == addr).collect())
+    }
+
+    /// Take over `live`, found by `find` in place of creating it: bring it to `props`
+    /// (the engine only adopts a copy whose differences can change in place) and wait
+    /// until it is usable.
+    async fn adopt(&self, scope: &Scope, props: &Props, live: Live) -> Result<Live, ProviderError> {
+        if self.diff(props, &live).is_empty() {
+            Ok(live)
+        } else {
+            self.update(scope, props, &live).await
+        }
+    }
 
     /// What differs between the desired properties and the live resource.
     fn diff(&self, desired: &Props, live: &Live) -> Vec<Change> {

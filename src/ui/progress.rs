@@ -50,6 +50,7 @@ fn line(e: &Event) -> Option<String> {
         Event::Failed { addr, error, .. } => format!("{addr}: failed: {error}"),
         Event::Skipped { addr, because, .. } => format!("{addr}: skipped because {because} failed"),
         Event::Interrupted { addr, op } => format!("{addr}: not {} (interrupted)", op.past()),
+        Event::Note { addr, message } => format!("{addr}: {message}"),
     })
 }
 
@@ -82,6 +83,12 @@ impl Reporter for Live {
             | Event::Failed { addr, .. }
             | Event::Skipped { addr, .. }
             | Event::Interrupted { addr, .. } => addr.to_string(),
+            Event::Note { .. } => {
+                if let Some(l) = line(&e) {
+                    let _ = self.multi.println(l);
+                }
+                return;
+            }
         };
         let Ok(mut bars) = self.bars.lock() else {
             return;
