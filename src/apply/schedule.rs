@@ -3,13 +3,18 @@
 //! 2. a replace deletes the old resource first, then creates the new one;
 //! 3. deletes run in reverse: a resource is deleted only after every resource that
 //!    points at it (by live reference or declared dependency) is deleted;
-//! 4. hidden orderings a provider declares (`delete_after`) become explicit edges.
+//! 4. hidden orderings a provider declares (`delete_after`) become explicit edges;
+//! 5. the deletes of a resource's extra live copies (duplicates) run before its create or
+//!    update, so that what they hold (subnet associations, names, addresses) is free.
+//!
+//! Deletes are one node per live copy: two copies of one address are two deletes, each
+//! with its own edges.
 
 use crate::graph::Dag;
 use crate::model::{Addr, Op, Props};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Plan, PlannedResource};
 use crate::provider::{Live, Registry};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One operation on one resource.
 #[derive(Clone, Debug)]
@@ -24,7 +29,11 @@ pub struct Step {
 pub fn schedule(plan: &Plan, registry: &Registry) -> Dag<Step> {
     let mut dag = Dag::new();
     let mut create: BTreeMap<&Addr, usize> = BTreeMap::new();
-    let mut delete: BTreeMap<&Addr, usize> = BTreeMap::new();
+    // Every delete of an address (its copies), and the delete of each live id.
+    let mut delete: BTreeMap<&Addr, Vec<usize>> = BTreeMap::new();
+    let mut delete_of_id: BTreeMap<&str, usize> = BTreeMap::new();
+    // The resource each delete node deletes.
+    let mut deleting: Vec<(usize, &PlannedResource)> = Vec::new();
     for r in &plan.resources {
         let step = |op| Step {
             addr: r.addr.clone(),
@@ -33,33 +42,35 @@ pub fn schedule(plan: &Plan, registry: &Registry) -> Dag<Step> {
             desired: r.desired.clone().unwrap_or_default(),
             live: r.live.clone(),
         };
-        match r.action {
-            Action::NoOp => {}
+        let d = match r.action {
+            Action::NoOp => None,
             Action::Create => {
                 create.insert(&r.addr, dag.add_node(step(Op::Create)));
+                None
             }
             Action::Update => {
                 create.insert(&r.addr, dag.add_node(step(Op::Update)));
+                None
             }
-            Action::Delete => {
-                delete.insert(&r.addr, dag.add_node(step(Op::Delete)));
-            }
+            Action::Delete => Some(dag.add_node(step(Op::Delete))),
             Action::Replace => {
                 let d = dag.add_node(step(Op::Delete));
                 let c = dag.add_node(step(Op::Create));
                 dag.add_edge(d, c);
-                delete.insert(&r.addr, d);
                 create.insert(&r.addr, c);
+                Some(d)
             }
+        };
+        if let Some(d) = d {
+            delete.entry(&r.addr).or_default().push(d);
+            if let Some(l) = &r.live {
+                delete_of_id.insert(l.id.as_str(), d);
+            }
+            deleting.push((d, r));
         }
     }
-    let by_id: BTreeMap<&str, &Addr> = plan
-        .resources
-        .iter()
-        .filter_map(|r| r.live.as_ref().map(|l| (l.id.as_str(), &r.addr)))
-        .collect();
+    // Rule 1.
     for r in &plan.resources {
-        // Rule 1.
         if let Some(&me) = create.get(&r.addr) {
             for d in &r.deps {
                 if let Some(&dep) = create.get(d) {
@@ -67,24 +78,32 @@ pub fn schedule(plan: &Plan, registry: &Registry) -> Dag<Step> {
                 }
             }
         }
+    }
+    for &(me, r) in &deleting {
         // Rule 3: r points at its deps (declared) and at the ids in its live refs.
-        if let Some(&me) = delete.get(&r.addr) {
-            let live_targets = r
-                .live
-                .iter()
-                .flat_map(|l| l.refs.iter())
-                .filter_map(|id| by_id.get(id.as_str()).copied());
-            for target in r.deps.iter().chain(live_targets) {
-                if let Some(&t) = delete.get(target) {
-                    dag.add_edge(me, t);
-                }
-            }
+        let declared = r
+            .deps
+            .iter()
+            .flat_map(|d| delete.get(d).into_iter().flatten().copied());
+        let live = r
+            .live
+            .iter()
+            .flat_map(|l| l.refs.iter())
+            .filter_map(|id| delete_of_id.get(id.as_str()).copied());
+        let targets: BTreeSet<usize> = declared.chain(live).filter(|&t| t != me).collect();
+        for t in targets {
+            dag.add_edge(me, t);
+        }
+        // Rule 5 (for a replace, this is rule 2's edge again). Edges into deletes only
+        // ever come from deletes, so this cannot close a cycle.
+        if let Some(&c) = create.get(&r.addr) {
+            dag.add_edge(me, c);
         }
     }
     // Rule 4.
-    let deletes: Vec<(usize, String)> = delete
-        .values()
-        .map(|&i| (i, dag.node(i).type_name.clone()))
+    let deletes: Vec<(usize, String)> = deleting
+        .iter()
+        .map(|&(i, r)| (i, r.type_name.clone()))
         .collect();
     for (i, type_name) in &deletes {
         let Some(p) = registry.get(type_name) else {

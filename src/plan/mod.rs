@@ -1,7 +1,12 @@
 //! Desired stack x live AWS -> `Plan`: discovery (one batched read per resource type),
 //! diff of declared fields, and the action for each resource (create, update, replace
-//! naming the forcing field, delete of orphans, no-op). The Plan is a plain serializable
-//! value; `apply` executes it and nothing else.
+//! naming the forcing field, delete of orphans and of duplicate copies, no-op). The Plan
+//! is a plain serializable value; `apply` executes it and nothing else.
+//!
+//! Two live copies of one address (a create whose answer was lost, two runs at once, a
+//! half-finished older run) are resolved here: the copy that matches the stack, then the
+//! one in use (linked to the most other live resources), then the older one is kept; the
+//! others are deleted, with the reason. Nothing in use is replaced because of a duplicate.
 
 use crate::config::Stack;
 use crate::graph::Dag;
@@ -9,7 +14,8 @@ use crate::model::{Addr, Event, Outputs, Props, Reporter, Value};
 use crate::provider::{Change, Live, ProviderError, Registry, Scope};
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -105,6 +111,12 @@ pub enum PlanError {
     },
     #[error("`{addr}` is protected (protect: true) and this plan would {what} it; remove `protect: true` first, or pass --force to destroy")]
     Protected { addr: Addr, what: &'static str },
+    #[error("`{addr}` is protected (protect: true) and has more than one live copy: {kept} would be kept and {extra} destroyed. Check which one holds what you need and delete the other yourself, or remove `protect: true` to let the plan delete it")]
+    ProtectedDuplicate {
+        addr: Addr,
+        kept: String,
+        extra: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -161,16 +173,16 @@ pub async fn plan(
         stack: stack.name.clone(),
         env: stack.env.clone(),
         tags: stack.tags.clone(),
+        run: new_run_id(),
     };
-    let mut live: BTreeMap<Addr, (String, Live)> = BTreeMap::new();
-    let mut extra: Vec<(String, Live)> = Vec::new();
-    for (type_name, l) in discover(registry, &scope, reporter).await? {
-        if live.contains_key(&l.addr) {
-            extra.push((type_name, l));
-        } else {
-            live.insert(l.addr.clone(), (type_name, l));
-        }
+    let discovered = discover(registry, &scope, reporter).await?;
+    let usage = usage(&discovered);
+    let mut live: BTreeMap<Addr, Vec<(String, Live)>> = BTreeMap::new();
+    for (type_name, l) in discovered {
+        live.entry(l.addr.clone()).or_default().push((type_name, l));
     }
+    // Live copies to delete that the stack still declares: (type, copy, deps, protect, why).
+    let mut extra: Vec<(String, Live, Vec<Addr>, bool, String)> = Vec::new();
 
     let order = graph.topo_order().unwrap_or_default();
     let mut known: BTreeMap<Addr, Outputs> = BTreeMap::new();
@@ -179,22 +191,40 @@ pub async fn plan(
         let Some(res) = stack.resource(graph.node(i)) else {
             continue;
         };
-        let mut found = live.remove(&res.addr);
-        if let Some((t, l)) = found.take() {
-            if t == res.type_name {
-                found = Some((t, l));
-            } else {
-                extra.push((t, l));
-            }
-        }
-        let found = found.map(|(_, l)| l);
         let lookup = |a: &Addr, attr: &str| known.get(a).and_then(|o| o.get(attr)).cloned();
         let preview: Props = res
             .props
             .iter()
             .map(|(k, v)| (k.clone(), v.resolve(&lookup)))
             .collect();
-        let schema = registry.get(&res.type_name).map(|p| p.schema());
+        let provider = registry.get(&res.type_name);
+        let (same, other): (Vec<_>, Vec<_>) = live
+            .remove(&res.addr)
+            .unwrap_or_default()
+            .into_iter()
+            .partition(|(t, _)| *t == res.type_name);
+        for (t, l) in other {
+            let why = format!(
+                "tagged `{}` but a {t}, while the stack declares a {}",
+                res.addr, res.type_name
+            );
+            extra.push((t, l, Vec::new(), false, why));
+        }
+        let copies = same.into_iter().map(|(_, l)| l).collect();
+        let (found, dupes) = keep_one(provider, &preview, copies, &usage);
+        if let (Some(kept), Some((first, _)), Mode::Normal, true) =
+            (&found, dupes.first(), mode, res.protect)
+        {
+            return Err(PlanError::ProtectedDuplicate {
+                addr: res.addr.clone(),
+                kept: kept.id.clone(),
+                extra: first.id.clone(),
+            });
+        }
+        for (l, why) in dupes {
+            extra.push((res.type_name.clone(), l, res.deps.clone(), res.protect, why));
+        }
+        let schema = provider.map(|p| p.schema());
         let secret = |f: &str| schema.and_then(|s| s.field(f)).is_some_and(|f| f.sensitive);
         // What is shown (and saved) never carries a secret.
         let shown: Props = preview
@@ -223,7 +253,6 @@ pub async fn plan(
             }
             (None, Mode::Normal) => (Action::Create, Vec::new()),
             (Some(l), Mode::Normal) => {
-                let provider = registry.get(&res.type_name);
                 let changes = provider.map(|p| p.diff(&preview, l)).unwrap_or_default();
                 if changes.iter().any(|c| c.forces_replace) {
                     if res.protect {
@@ -258,13 +287,11 @@ pub async fn plan(
             reason: None,
         });
     }
-    let orphans = live
-        .into_values()
-        .map(|(t, l)| (t, l, "no longer declared in the stack"));
-    let dupes = extra
-        .into_iter()
-        .map(|(t, l)| (t, l, "a second live resource with the same address"));
-    for (type_name, l, why) in orphans.chain(dupes) {
+    let orphans = live.into_values().flatten().map(|(t, l)| {
+        let why = "no longer declared in the stack".to_string();
+        (t, l, Vec::new(), false, why)
+    });
+    for (type_name, l, deps, protect, why) in orphans.chain(extra) {
         resources.push(PlannedResource {
             addr: l.addr.clone(),
             type_name,
@@ -273,12 +300,12 @@ pub async fn plan(
             preview: None,
             live: Some(l),
             changes: Vec::new(),
-            deps: Vec::new(),
-            protect: false,
+            deps,
+            protect,
             reason: Some(if matches!(mode, Mode::Destroy { .. }) {
                 "destroy".into()
             } else {
-                why.into()
+                why
             }),
         });
     }
@@ -302,6 +329,110 @@ pub async fn plan(
         api_calls: registry.calls.get() - calls_before,
         elapsed_ms: duration_ms(started.elapsed()),
     })
+}
+
+/// How much each live resource is in use: how many other live resources rely on it,
+/// directly or through others (the subnets, tables and gateways inside a VPC), plus those
+/// it holds itself (the subnets a route table is associated with). Copies of one address
+/// never count for each other.
+fn usage(all: &[(String, Live)]) -> BTreeMap<String, usize> {
+    let addr_of: BTreeMap<&str, &Addr> =
+        all.iter().map(|(_, l)| (l.id.as_str(), &l.addr)).collect();
+    let mut referrers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (_, l) in all {
+        for t in &l.refs {
+            if addr_of.contains_key(t.as_str()) && t != &l.id {
+                referrers
+                    .entry(t.as_str())
+                    .or_default()
+                    .insert(l.id.as_str());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (_, l) in all {
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        let mut todo: Vec<&str> = vec![l.id.as_str()];
+        while let Some(id) = todo.pop() {
+            for r in referrers.get(id).into_iter().flatten() {
+                if addr_of.get(r) != Some(&&l.addr) && seen.insert(r) {
+                    todo.push(r);
+                }
+            }
+        }
+        let holds = l
+            .refs
+            .iter()
+            .filter(|t| addr_of.get(t.as_str()).is_some_and(|a| **a != l.addr))
+            .filter(|t| !seen.contains(t.as_str()))
+            .count();
+        out.insert(l.id.clone(), seen.len() + holds);
+    }
+    out
+}
+
+/// Of several live copies of one resource, the one to keep, and the others with why they
+/// go: the copy that matches the stack (no change forcing replacement), then the one in
+/// use, then the older one.
+fn keep_one(
+    provider: Option<&Arc<dyn crate::provider::Provider>>,
+    preview: &Props,
+    copies: Vec<Live>,
+    usage: &BTreeMap<String, usize>,
+) -> (Option<Live>, Vec<(Live, String)>) {
+    if copies.len() < 2 {
+        return (copies.into_iter().next(), Vec::new());
+    }
+    let forcing =
+        |l: &Live| provider.is_some_and(|p| p.diff(preview, l).iter().any(|c| c.forces_replace));
+    let mut ranked: Vec<(bool, usize, Live)> = copies
+        .into_iter()
+        .map(|l| (forcing(&l), usage.get(&l.id).copied().unwrap_or(0), l))
+        .collect();
+    // Untagged copies (no creation time) predate the tag: they are the older ones.
+    ranked.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(b.1.cmp(&a.1))
+            .then(a.2.created.cmp(&b.2.created))
+            .then(a.2.id.cmp(&b.2.id))
+    });
+    let mut ranked = ranked.into_iter();
+    let Some((kept_forcing, kept_usage, kept)) = ranked.next() else {
+        return (None, Vec::new());
+    };
+    let others = ranked
+        .map(|(forcing, n, l)| {
+            let because = if forcing && !kept_forcing {
+                "it matches the stack".to_string()
+            } else if kept_usage > n {
+                format!(
+                    "it is in use ({kept_usage} other live resource{} rely on it, against {n})",
+                    if kept_usage == 1 { "" } else { "s" }
+                )
+            } else {
+                "it is the older copy".to_string()
+            };
+            let why = format!(
+                "a second live copy of `{}` (left by a lost answer or a concurrent run); {} is kept: {because}",
+                l.addr, kept.id
+            );
+            (l, why)
+        })
+        .collect();
+    (Some(kept), others)
+}
+
+/// A new random id for a plan; its apply's client tokens derive from it.
+fn new_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    h.write_u128(now);
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
 }
 
 pub fn duration_ms(d: Duration) -> u64 {
