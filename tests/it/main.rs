@@ -3,7 +3,9 @@
 //! and the CLI as a user runs it.
 
 mod cli;
+mod converge;
 mod emulator;
 mod engine;
+mod faults;
 mod support;
 mod validate;

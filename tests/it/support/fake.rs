@@ -1,5 +1,7 @@
 //! An in-process provider for engine tests: keeps resources in memory, logs every
-//! operation in order, measures how many run at once, and fails on request.
+//! operation in order, measures how many run at once, fails on request, loses answers
+//! on request (the operation happens, the caller gets an ambiguous error), and lets a
+//! test plant live copies as another run would have left them.
 
 use async_trait::async_trait;
 use bandup_infra::model::schema::{Default, Field, Kind, Schema};
@@ -37,6 +39,10 @@ pub struct Fake {
     max_in_flight: AtomicUsize,
     next_id: AtomicUsize,
     fail: Mutex<BTreeSet<String>>,
+    /// addr -> how many more answers to lose for it.
+    lose: Mutex<BTreeMap<String, usize>>,
+    /// addr -> how many more requests to drop before they arrive.
+    drop: Mutex<BTreeMap<String, usize>>,
     delay: Mutex<BTreeMap<String, Duration>>,
     default_delay: Mutex<Duration>,
     calls: CallCounter,
@@ -70,6 +76,61 @@ impl Fake {
 
     pub fn fail_on(&self, addr: &str) {
         self.fail.lock().expect("fail").insert(addr.to_string());
+    }
+
+    /// The next `n` creates or updates of `addr` happen, but their answer is lost.
+    pub fn lose_answers(&self, addr: &str, n: usize) {
+        self.lose.lock().expect("lose").insert(addr.to_string(), n);
+    }
+
+    /// Put a live copy of `addr` in environment `env`, as a lost answer, a killed run or
+    /// a concurrent run would leave it, created at time `created` (what the fake creates
+    /// itself is created at 1000 and later). Returns its id.
+    pub fn plant(&self, env: &str, addr: &str, props: &[(&str, Value)], created: u64) -> String {
+        let n = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let id = format!("thing-{n}");
+        let mut p: Props = [("zone", Value::Str("a".into())), ("size", Value::Int(1))]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        p.extend(props.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        let live = self.make(&Addr(addr.to_string()), id.clone(), &p, created);
+        self.state
+            .lock()
+            .expect("state")
+            .insert(id.clone(), (env.to_string(), live));
+        id
+    }
+
+    /// The live copies of `addr`.
+    pub fn copies_of(&self, addr: &str) -> Vec<Live> {
+        self.state
+            .lock()
+            .expect("state")
+            .values()
+            .filter(|(_, l)| l.addr.as_str() == addr)
+            .map(|(_, l)| l.clone())
+            .collect()
+    }
+
+    /// How many live copies `addr` has.
+    pub fn copies(&self, addr: &str) -> usize {
+        self.copies_of(addr).len()
+    }
+
+    /// The next `n` creates or updates of `addr` fail as a dropped connection would,
+    /// before anything happened: the caller cannot tell this from a lost answer.
+    pub fn drop_requests(&self, addr: &str, n: usize) {
+        self.drop.lock().expect("drop").insert(addr.to_string(), n);
+    }
+
+    /// Was the answer to this operation on `addr` to be lost? Counts it down.
+    fn lost(&self, addr: &Addr) -> bool {
+        countdown(&self.lose, addr)
+    }
+
+    fn dropped(&self, addr: &Addr) -> bool {
+        countdown(&self.drop, addr)
     }
 
     pub fn heal(&self, addr: &str) {
@@ -120,13 +181,14 @@ impl Fake {
                 code: Some("FakeFailure".into()),
                 message: "told to fail".into(),
                 request_id: Some("req-1".into()),
+                ambiguous: false,
             });
         }
         self.log.lock().expect("log").push(format!("{verb} {addr}"));
         Ok(())
     }
 
-    fn make(&self, addr: &Addr, id: String, props: &Props) -> Live {
+    fn make(&self, addr: &Addr, id: String, props: &Props, created: u64) -> Live {
         let refs = props
             .get("parent")
             .and_then(Value::as_str)
@@ -139,6 +201,7 @@ impl Fake {
             props: props.clone(),
             outputs: Outputs::from([("id".to_string(), Value::Str(id))]),
             refs,
+            created: Some(created),
         }
     }
 }
@@ -165,13 +228,20 @@ impl Provider for Fake {
         addr: &Addr,
         props: &Props,
     ) -> Result<Live, ProviderError> {
+        if self.dropped(addr) {
+            return Err(lost("create"));
+        }
         self.op("create", addr).await?;
-        let id = format!("thing-{}", self.next_id.fetch_add(1, Ordering::SeqCst));
-        let live = self.make(addr, id.clone(), props);
+        let n = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let id = format!("thing-{n}");
+        let live = self.make(addr, id.clone(), props, 1000 + n as u64);
         self.state
             .lock()
             .expect("state")
             .insert(id, (scope.env.clone(), live.clone()));
+        if self.lost(addr) {
+            return Err(lost("create"));
+        }
         Ok(live)
     }
 
@@ -181,12 +251,23 @@ impl Provider for Fake {
         props: &Props,
         live: &Live,
     ) -> Result<Live, ProviderError> {
+        if self.dropped(&live.addr) {
+            return Err(lost("update"));
+        }
         self.op("update", &live.addr).await?;
-        let next = self.make(&live.addr, live.id.clone(), props);
+        let next = self.make(
+            &live.addr,
+            live.id.clone(),
+            props,
+            live.created.unwrap_or(0),
+        );
         self.state
             .lock()
             .expect("state")
             .insert(live.id.clone(), (scope.env.clone(), next.clone()));
+        if self.lost(&live.addr) {
+            return Err(lost("update"));
+        }
         Ok(next)
     }
 
@@ -194,5 +275,27 @@ impl Provider for Fake {
         self.op("delete", &live.addr).await?;
         self.state.lock().expect("state").remove(&live.id);
         Ok(())
+    }
+}
+
+/// What a caller sees when the answer is lost after the work was done.
+fn countdown(counts: &Mutex<BTreeMap<String, usize>>, addr: &Addr) -> bool {
+    let mut counts = counts.lock().expect("counts");
+    match counts.get_mut(addr.as_str()) {
+        Some(n) if *n > 0 => {
+            *n -= 1;
+            true
+        }
+        _ => false,
+    }
+}
+
+fn lost(verb: &str) -> ProviderError {
+    ProviderError {
+        operation: format!("{verb} fake_thing"),
+        code: None,
+        message: "connection closed before the answer arrived".into(),
+        request_id: None,
+        ambiguous: true,
     }
 }
