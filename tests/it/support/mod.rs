@@ -1,7 +1,9 @@
-//! Shared test helpers: loading a stack, copies of the project to edit, the emulator.
+//! Shared test helpers: loading a stack, copies of the project to edit, the emulator and
+//! the fault-injecting proxy in front of it.
 
 pub mod fake;
 pub mod moto;
+pub mod proxy;
 
 use bandup_infra::config::{self, LoadOptions, Stack, TypeInfo};
 use bandup_infra::graph::{builder, Dag};

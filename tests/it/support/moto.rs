@@ -63,12 +63,23 @@ impl Moto {
 
     /// SDK configuration pointing at this server with dummy credentials.
     pub async fn sdk(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("eu-west-2"))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-            .load()
-            .await
+        sdk_at(&self.endpoint).await
+    }
+
+    /// Empty the emulator (every service, every region).
+    pub fn reset(&self) {
+        let port = self.endpoint.rsplit(':').next().unwrap_or_default();
+        let mut s = TcpStream::connect(("127.0.0.1", port.parse::<u16>().expect("port")))
+            .expect("connect to moto");
+        use std::io::{Read, Write};
+        write!(
+            s,
+            "POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .expect("reset");
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 200"), "moto reset: {answer}");
     }
 
     /// Environment for running the real binary against this server.
@@ -82,6 +93,19 @@ impl Moto {
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
         ]
     }
+}
+
+/// SDK configuration for `endpoint` (the emulator, or a proxy in front of it) with dummy
+/// credentials and short backoffs, so retried faults do not make tests slow.
+pub async fn sdk_at(endpoint: &str) -> SdkConfig {
+    use aws_config::retry::RetryConfig;
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("eu-west-2"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(50)))
+        .load()
+        .await
 }
 
 impl Drop for Moto {
