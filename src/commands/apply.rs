@@ -1,9 +1,12 @@
-//! `apply` and `destroy`: plan, show, confirm, execute, report.
+//! `apply` and `destroy`: plan, show, confirm, execute, report. A first SIGINT (Ctrl-C)
+//! or SIGTERM (what CI runners send on cancel) lets the operations in flight finish and
+//! starts nothing new; a second one stops at once.
 
 use super::{aws_registry, confirm, load, require_terminal, Ctx, Outcome};
 use crate::plan::{self, Mode};
 use crate::ui;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub async fn run(ctx: &Ctx, auto_approve: bool, mode: Mode) -> Outcome {
@@ -16,6 +19,9 @@ pub async fn run(ctx: &Ctx, auto_approve: bool, mode: Mode) -> Outcome {
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
+    let interrupt = crate::apply::Interrupt::default();
+    let applying = Arc::new(AtomicBool::new(false));
+    tokio::spawn(on_signals(interrupt.clone(), applying.clone()));
     let registry = aws_registry(ctx, &stack).await?;
     let reporter: Arc<dyn crate::model::Reporter> = Arc::from(ui::progress::reporter(ctx.style));
     let plan = plan::plan(&stack, &graph, &registry, mode, reporter.as_ref()).await?;
@@ -38,18 +44,11 @@ pub async fn run(ctx: &Ctx, auto_approve: bool, mode: Mode) -> Outcome {
         }
     }
     println!();
-    // First Ctrl-C: finish what is in flight, start nothing new. Second: stop at once.
-    let interrupt = crate::apply::Interrupt::default();
-    let on_signal = interrupt.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_signal.trigger();
-            eprintln!("\nInterrupted: waiting for the operations in flight to finish; nothing new will start. Press Ctrl-C again to stop at once.");
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
+    applying.store(true, Ordering::SeqCst);
+    if interrupt.is_set() {
+        println!("Interrupted before any change was made.");
+        return Ok(ExitCode::from(130));
+    }
     let parallelism = usize::from(ctx.global.parallelism);
     let report =
         crate::apply::apply_until(&plan, &registry, parallelism, reporter, &interrupt).await;
@@ -59,4 +58,35 @@ pub async fn run(ctx: &Ctx, auto_approve: bool, mode: Mode) -> Outcome {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Wait for SIGINT or SIGTERM, as `what` ("Interrupted", "Terminated").
+async fn next_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => "Interrupted",
+                _ = term.recv() => "Terminated",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "Interrupted"
+}
+
+/// Before changes start, a signal stops the command at once: nothing was changed. During
+/// the apply, the first one lets what is in flight finish, the second stops at once.
+async fn on_signals(interrupt: crate::apply::Interrupt, applying: Arc<AtomicBool>) {
+    let what = next_signal().await;
+    interrupt.trigger();
+    if !applying.load(Ordering::SeqCst) {
+        eprintln!("\n{what} before any change was made.");
+        std::process::exit(130);
+    }
+    eprintln!("\n{what}: waiting for the operations in flight to finish; nothing new will start. Signal again to stop at once.");
+    let what = next_signal().await;
+    eprintln!("\n{what} again: stopping at once. Operations in flight may have completed; run apply again to converge.");
+    std::process::exit(130);
 }
