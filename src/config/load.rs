@@ -671,6 +671,7 @@ impl Loader<'_> {
                 &mut ctx.errors,
             );
             field_pos.insert(k.name.clone(), v.pos.clone());
+            nested_pos(&k.name, v, &mut field_pos);
             props.insert(k.name.clone(), value);
         }
         let errors = std::mem::take(&mut ctx.errors);
@@ -1207,6 +1208,28 @@ fn conform(
                 other
             }
         },
+    }
+}
+
+/// Where each item and field inside a written property is: `ingress[0]`,
+/// `ingress[0].from_port`. Values that come from a parameter have no entries.
+fn nested_pos(path: &str, node: &Node, out: &mut BTreeMap<String, Pos>) {
+    match &node.kind {
+        NodeKind::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let p = format!("{path}[{i}]");
+                out.insert(p.clone(), item.pos.clone());
+                nested_pos(&p, item, out);
+            }
+        }
+        NodeKind::Map(entries) => {
+            for (k, v) in entries {
+                let p = format!("{path}.{}", k.name);
+                out.insert(p.clone(), v.pos.clone());
+                nested_pos(&p, v, out);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -36,7 +36,8 @@ pub struct Resource {
     pub deps: Vec<Addr>,
     pub protect: bool,
     pub pos: Pos,
-    /// Where each property was written, for checks that look across resources.
+    /// Where each property was written, for checks that look across resources; also
+    /// each item and field written inside one (`ingress[0]`, `ingress[0].from_port`).
     pub field_pos: BTreeMap<String, Pos>,
 }
 

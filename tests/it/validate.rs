@@ -326,3 +326,38 @@ fn environment_files_are_checked_like_stacks() {
         .collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn security_group_ports_must_be_tcp_or_udp_ports() {
+    let d = only(
+        "sg_port_out_of_range",
+        "15:20",
+        "a rule in `sg` ingress has to_port 80800, which is not a tcp port",
+    );
+    assert_eq!(hint(&d), "tcp ports run from 0 to 65535");
+}
+
+#[test]
+fn security_group_port_ranges_must_not_run_backwards() {
+    let d = only(
+        "sg_ports_reversed",
+        "12:11",
+        "a rule in `sg` ingress has from_port 8090 above to_port 8080",
+    );
+    assert!(hint(&d).contains("both from 0 to 65535"), "{}", hint(&d));
+    assert!(hint(&d).ends_with("did you mean from_port: 8080, to_port: 8090?"));
+}
+
+#[test]
+fn icmp_rules_take_an_icmp_type_and_code() {
+    let d = only(
+        "sg_icmp_out_of_range",
+        "13:40",
+        "a rule in `sg` ingress has from_port 300, which is not an ICMP type",
+    );
+    assert!(
+        hint(&d).starts_with("for icmp, from_port is the ICMP type and to_port the ICMP code, each from 0 to 255, or -1"),
+        "{}",
+        hint(&d)
+    );
+}
