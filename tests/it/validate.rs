@@ -361,3 +361,29 @@ fn icmp_rules_take_an_icmp_type_and_code() {
         hint(&d)
     );
 }
+
+#[test]
+fn vpc_blocks_larger_than_a_16_are_refused() {
+    let d = only(
+        "vpc_cidr_too_large",
+        "6:19",
+        "VPC `vpc` has cidr_block 10.0.0.0/8, larger than AWS allows: the prefix length must be /16 to /28",
+    );
+    assert_eq!(
+        hint(&d),
+        "use a block from /16 (65,536 addresses) to /28 (16 addresses), for example 10.0.0.0/16"
+    );
+}
+
+#[test]
+fn subnet_blocks_smaller_than_a_28_are_refused() {
+    let d = only(
+        "subnet_cidr_too_small",
+        "12:19",
+        "subnet `subnet` has cidr_block 10.0.0.0/30, smaller than AWS allows: the prefix length must be /16 to /28",
+    );
+    assert_eq!(
+        hint(&d),
+        "use a block from /16 (65,536 addresses) to /28 (16 addresses), for example 10.0.1.0/24"
+    );
+}
