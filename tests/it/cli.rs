@@ -243,3 +243,12 @@ fn an_environment_pinned_to_another_account_is_refused_before_any_read() {
         stderr(&malformed)
     );
 }
+
+#[test]
+fn usage_errors_exit_one_never_the_changes_code() {
+    let o = run(&["plan", "--detailed-exitcode", "--no-such-flag"], &[]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--no-such-flag"), "{}", stderr(&o));
+    let help = run(&["--help"], &[]);
+    assert_eq!(code(&help), 0);
+}
