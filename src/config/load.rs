@@ -2,6 +2,7 @@
 
 use super::diagnostic::{did_you_mean, Diagnostic, Diagnostics, Pos};
 use super::expr::{self, Expr, Index, Piece};
+use super::names::check_env_name;
 use super::yaml::{self, Key, Node, NodeKind};
 use super::{Resource, Stack, TypeInfo};
 use crate::model::{Addr, Kind, Props, RefExpr, Template, TemplatePart, Value};
@@ -135,6 +136,20 @@ impl Loader<'_> {
 
     fn run(&mut self, opts: &LoadOptions) -> Option<Stack> {
         let root = &opts.root;
+        if let Some(Err(e)) = opts.env.as_deref().map(check_env_name) {
+            // Before any file is opened: `../x` must never reach the filesystem.
+            let known = list_envs(root);
+            let hint = if known.is_empty() {
+                "--env NAME reads environments/NAME.yaml".to_string()
+            } else {
+                format!("environments: {}", known.join(", "))
+            };
+            self.err(
+                Diagnostic::new(Pos::new("--env", 1, 1), format!("invalid environment: {e}"))
+                    .hint(hint),
+            );
+            return None;
+        }
         let env_node = match &opts.env {
             Some(env) => {
                 let path = root.join("environments").join(format!("{env}.yaml"));
@@ -239,7 +254,13 @@ impl Loader<'_> {
                 }
             }
             if let Some(n) = e.get("environment") {
-                if n.as_str() != Some(env_name.as_str()) {
+                let written = n.as_str().map(check_env_name);
+                if let Some(Err(problem)) = written {
+                    self.err(
+                        Diagnostic::new(n.pos.clone(), format!("invalid `environment`: {problem}"))
+                            .hint(format!("write `environment: {env_name}`")),
+                    );
+                } else if n.as_str() != Some(env_name.as_str()) {
                     self.err(Diagnostic::new(n.pos.clone(), format!("this file is environments/{env_name}.yaml but says `environment: {}`", n.as_str().unwrap_or("?"))).hint(format!("write `environment: {env_name}`")));
                 }
             }
@@ -1247,6 +1268,7 @@ fn list_envs(root: &Path) -> Vec<String> {
                     e.file_name()
                         .to_str()
                         .and_then(|n| n.strip_suffix(".yaml"))
+                        .filter(|n| check_env_name(n).is_ok())
                         .map(str::to_string)
                 })
                 .collect()

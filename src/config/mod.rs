@@ -5,10 +5,12 @@
 pub mod diagnostic;
 mod expr;
 mod load;
+pub mod names;
 pub mod yaml;
 
 pub use diagnostic::{did_you_mean, Diagnostic, Diagnostics, Pos};
 pub use load::{load, LoadOptions};
+pub use names::{check_env_name, ENV_NAME_RULE};
 
 use crate::model::{Addr, Props, Schema};
 use std::collections::BTreeMap;

@@ -9,7 +9,8 @@ use std::fmt;
 #[derive(Debug)]
 struct Report {
     message: String,
-    src: NamedSource<String>,
+    /// `None` for a place that is not in a file read (`--env`): no snippet then.
+    src: Option<NamedSource<String>>,
     labels: Vec<LabeledSpan>,
     help: Option<String>,
     related: Vec<Report>,
@@ -27,7 +28,7 @@ impl std::error::Error for Report {}
 
 impl miette::Diagnostic for Report {
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.src)
+        self.src.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
 
     fn severity(&self) -> Option<miette::Severity> {
@@ -35,6 +36,7 @@ impl miette::Diagnostic for Report {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.src.as_ref()?;
         Some(Box::new(self.labels.iter().cloned()))
     }
 
@@ -74,29 +76,32 @@ fn span(text: &str, line: usize, col: usize) -> SourceSpan {
     SourceSpan::new(offset.min(text.len()).into(), 0)
 }
 
-fn report(d: &Diagnostic, sources: &[(String, String)]) -> Report {
-    let text = sources
+/// The text of `file`, if it was read.
+fn source<'a>(sources: &'a [(String, String)], file: &str) -> Option<&'a str> {
+    sources
         .iter()
-        .find(|(f, _)| *f == d.pos.file)
-        .map(|(_, t)| t.clone())
-        .unwrap_or_default();
-    let label = LabeledSpan::new_with_span(Some("here".into()), span(&text, d.pos.line, d.pos.col));
+        .find(|(f, _)| f == file)
+        .map(|(_, t)| t.as_str())
+}
+
+fn report(d: &Diagnostic, sources: &[(String, String)]) -> Report {
+    let text = source(sources, &d.pos.file);
+    let label = LabeledSpan::new_with_span(
+        Some("here".into()),
+        span(text.unwrap_or_default(), d.pos.line, d.pos.col),
+    );
     let related = d
         .related
         .iter()
         .map(|(pos, msg)| {
-            let t = sources
-                .iter()
-                .find(|(f, _)| *f == pos.file)
-                .map(|(_, t)| t.clone())
-                .unwrap_or_default();
+            let t = source(sources, &pos.file);
             Report {
                 message: format!("{pos}: {msg}"),
                 labels: vec![LabeledSpan::new_with_span(
                     Some(msg.clone()),
-                    span(&t, pos.line, pos.col),
+                    span(t.unwrap_or_default(), pos.line, pos.col),
                 )],
-                src: NamedSource::new(&pos.file, t),
+                src: t.map(|t| NamedSource::new(&pos.file, t.to_string())),
                 help: None,
                 related: Vec::new(),
                 advice: true,
@@ -105,7 +110,7 @@ fn report(d: &Diagnostic, sources: &[(String, String)]) -> Report {
         .collect();
     Report {
         message: format!("{}: {}", d.pos, d.message),
-        src: NamedSource::new(&d.pos.file, text),
+        src: text.map(|t| NamedSource::new(&d.pos.file, t.to_string())),
         labels: vec![label],
         help: d.hint.clone(),
         related,

@@ -252,3 +252,24 @@ fn usage_errors_exit_one_never_the_changes_code() {
     let help = run(&["--help"], &[]);
     assert_eq!(code(&help), 0);
 }
+
+#[test]
+fn environment_names_are_checked_on_the_command_line_and_in_bandup_env() {
+    let o = run(&["validate", "--env", "../x"], &[]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("invalid value '../x' for '--env <ENV>'"),
+        "{err}"
+    );
+    assert!(
+        err.contains("lowercase letters (a-z), digits and '-', starting with a letter"),
+        "{err}"
+    );
+    let o = run(
+        &["plan", "--detailed-exitcode"],
+        &[("BANDUP_ENV", "Prod".into())],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("`Prod` contains `P`"), "{}", stderr(&o));
+}

@@ -387,3 +387,63 @@ fn subnet_blocks_smaller_than_a_28_are_refused() {
         "use a block from /16 (65,536 addresses) to /28 (16 addresses), for example 10.0.1.0/24"
     );
 }
+
+#[test]
+fn environment_names_outside_the_rule_are_refused_before_any_file_is_read() {
+    let registry = bandup_infra::aws::offline_registry();
+    let opts = LoadOptions {
+        root: fixtures().join("envs"),
+        env: Some("../stacks/bandup".into()),
+        stack: None,
+    };
+    let (_, diags) = load(&opts, &registry);
+    assert!(diags.sources.is_empty(), "no file was read");
+    assert_eq!(diags.items.len(), 1, "{:#?}", diags.items);
+    let d = &diags.items[0];
+    assert_eq!(d.pos.to_string(), "--env:1:1");
+    assert_eq!(
+        d.message,
+        format!(
+            "invalid environment: `../stacks/bandup` contains `.`: {}",
+            bandup_infra::config::ENV_NAME_RULE
+        )
+    );
+    assert_eq!(hint(d), "environments: dev, staging");
+}
+
+#[test]
+fn the_environment_written_in_the_file_follows_the_name_rule() {
+    let all = problems_in(LoadOptions {
+        root: fixtures().join("env_name"),
+        env: Some("qa".into()),
+        stack: None,
+    });
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0].pos.to_string(), "environments/qa.yaml:1:14");
+    assert!(
+        all[0]
+            .message
+            .starts_with("invalid `environment`: `QA` contains `Q`: an environment name is 1 to 24 lowercase letters"),
+        "{}",
+        all[0].message
+    );
+    assert_eq!(hint(&all[0]), "write `environment: qa`");
+}
+
+#[test]
+fn diagnostics_outside_any_file_render_without_a_snippet() {
+    let registry = bandup_infra::aws::offline_registry();
+    let opts = LoadOptions {
+        root: fixtures().join("envs"),
+        env: Some("Dev".into()),
+        stack: None,
+    };
+    let (_, diags) = load(&opts, &registry);
+    let text = bandup_infra::ui::diagnostics::render(&diags, bandup_infra::ui::Style::plain());
+    assert!(
+        text.contains("--env:1:1: invalid environment: `Dev` contains `D`"),
+        "{text}"
+    );
+    assert!(text.contains("help: environments: dev, staging"), "{text}");
+    assert!(!text.contains('╭'), "no snippet: {text}");
+}
