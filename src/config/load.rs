@@ -6,7 +6,7 @@ use super::names::check_env_name;
 use super::yaml::{self, Key, Node, NodeKind};
 use super::{Resource, Stack, TypeInfo};
 use crate::model::{Addr, Kind, Props, RefExpr, Template, TemplatePart, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub struct LoadOptions {
@@ -45,6 +45,7 @@ pub fn load(opts: &LoadOptions, types: &dyn TypeInfo) -> (Stack, Diagnostics) {
     let mut l = Loader {
         diags: Diagnostics::default(),
         types,
+        poisoned: BTreeSet::new(),
     };
     let stack = l.run(opts).unwrap_or_default();
     let mut stack = stack;
@@ -60,6 +61,9 @@ pub fn load(opts: &LoadOptions, types: &dyn TypeInfo) -> (Stack, Diagnostics) {
 struct Loader<'a> {
     diags: Diagnostics,
     types: &'a dyn TypeInfo,
+    /// Parameters declared but without a usable value (wrong type, never set, broken
+    /// declaration): reported once where the problem is; their uses stay silent.
+    poisoned: BTreeSet<String>,
 }
 
 /// The per-instance context in which `${each.*}` is evaluated.
@@ -75,6 +79,9 @@ struct Decl<'n> {
     type_name: Option<String>,
     /// `None` for a single resource; the instance keys of a `for_each` resource.
     keys: Option<Vec<(String, Value)>>,
+    /// A `for_each` that gave no instances (its problem is reported where it is):
+    /// references to the resource stay silent instead of adding follow-on errors.
+    broken: bool,
 }
 
 fn rel(root: &Path, p: &Path) -> String {
@@ -344,6 +351,7 @@ impl Loader<'_> {
                     )
                     .hint("for example: { type: cidr, default: 10.0.0.0/16 }"),
                 );
+                self.poisoned.insert(k.name.clone());
                 continue;
             }
             self.known_keys(v, PARAM_KEYS, &format!("parameter `{}`", k.name));
@@ -362,6 +370,7 @@ impl Loader<'_> {
                             format!("expected one of: {}", PARAM_TYPES.join(", ")),
                         );
                         self.err(d);
+                        self.poisoned.insert(k.name.clone());
                         continue;
                     }
                 },
@@ -373,6 +382,7 @@ impl Loader<'_> {
                         )
                         .hint(format!("one of: {}", PARAM_TYPES.join(", "))),
                     );
+                    self.poisoned.insert(k.name.clone());
                     continue;
                 }
             };
@@ -396,6 +406,8 @@ impl Loader<'_> {
             }
             values.insert(k.name.clone(), v);
         }
+        // A parameter whose declaration is broken is reported there, not also as unknown.
+        values.retain(|name, _| !self.poisoned.contains(name));
         let mut out = BTreeMap::new();
         for (name, (ty, default, pos)) in types {
             let Some(node) = values.get(&name).copied().or(default) else {
@@ -412,17 +424,22 @@ impl Loader<'_> {
                         format!("pass --env NAME to read environments/NAME.yaml, which sets `{name}`, or give it a `default:`")
                     }),
                 );
+                self.poisoned.insert(name);
                 continue;
             };
             let value = plain(node);
-            if let Some(msg) = param_type_error(&ty, &value) {
-                self.err(Diagnostic::new(
-                    node.pos.clone(),
-                    format!(
-                        "parameter `{name}`: expected {msg}, found {}",
-                        node.type_name()
-                    ),
-                ));
+            if let Some((msg, example)) = param_type_error(&ty, &value) {
+                self.err(
+                    Diagnostic::new(
+                        node.pos.clone(),
+                        format!(
+                            "parameter `{name}`: expected {msg}, found {}",
+                            node.type_name()
+                        ),
+                    )
+                    .hint(format!("parameter `{name}` has type {ty}: for example {example}")),
+                );
+                self.poisoned.insert(name);
                 continue;
             }
             out.insert(name, value);
@@ -515,6 +532,7 @@ impl Loader<'_> {
                 name: k,
                 body,
                 type_name,
+                broken: keys.is_none() && body.get("for_each").is_some(),
                 keys,
             });
         }
@@ -582,6 +600,7 @@ impl Loader<'_> {
                 Ok(pieces) => match pieces.as_slice() {
                     [Piece::Expr(Expr::Param(p))] => match params.get(p) {
                         Some(v) => v.clone(),
+                        None if self.poisoned.contains(p) => return None,
                         None => {
                             self.err(unknown_param(node, p, params));
                             return None;
@@ -647,8 +666,10 @@ impl Loader<'_> {
         // Fields the user probably meant with a misspelt one: not also "missing".
         let mut meant: Vec<&str> = Vec::new();
         let types = self.types;
+        let poisoned = self.poisoned.clone();
         let mut ctx = Ctx {
             params,
+            poisoned: &poisoned,
             each,
             decls,
             deps: &mut deps,
@@ -737,6 +758,7 @@ impl Loader<'_> {
                     continue;
                 };
                 match decls.iter().find(|d| d.name.name == target) {
+                    Some(d) if d.broken => {}
                     Some(d) => match &d.keys {
                         Some(keys) => {
                             deps.extend(keys.iter().map(|(k, _)| Addr::new(target, Some(k))))
@@ -791,6 +813,7 @@ impl Loader<'_> {
 /// Evaluation of property values for one instance.
 struct Ctx<'a> {
     params: &'a BTreeMap<String, Value>,
+    poisoned: &'a BTreeSet<String>,
     each: Option<&'a Each>,
     decls: &'a [Decl<'a>],
     deps: &'a mut Vec<Addr>,
@@ -868,6 +891,7 @@ impl Ctx<'_> {
         match e {
             Expr::Param(p) => match self.params.get(p) {
                 Some(v) => v.clone(),
+                None if self.poisoned.contains(p) => Value::Null,
                 None => {
                     self.errors.push(unknown_param(node, p, self.params));
                     Value::Null
@@ -941,6 +965,9 @@ impl Ctx<'_> {
                 self.errors.push(d);
                 return Value::Null;
             }
+        }
+        if decl.broken {
+            return Value::Null;
         }
         let keys: Option<Vec<&str>> = decl
             .keys
@@ -1044,7 +1071,8 @@ fn plain(node: &Node) -> Value {
     }
 }
 
-fn param_type_error(ty: &str, v: &Value) -> Option<&'static str> {
+/// What a value of parameter type `ty` must be, and an example, when `v` is not one.
+fn param_type_error(ty: &str, v: &Value) -> Option<(&'static str, &'static str)> {
     let ok = match ty {
         "string" => matches!(v, Value::Str(_)),
         "int" => matches!(v, Value::Int(_)),
@@ -1060,12 +1088,12 @@ fn param_type_error(ty: &str, v: &Value) -> Option<&'static str> {
         return None;
     }
     Some(match ty {
-        "string" => "a string",
-        "int" => "an integer",
-        "bool" => "true or false",
-        "cidr" => "an IPv4 CIDR block such as 10.0.0.0/16",
-        "list" => "a list",
-        _ => "a mapping",
+        "string" => ("a string", "\"text\""),
+        "int" => ("an integer", "8080"),
+        "bool" => ("true or false", "true"),
+        "cidr" => ("an IPv4 CIDR block such as 10.0.0.0/16", "10.0.0.0/16"),
+        "list" => ("a list", "[eu-west-2a, eu-west-2b]"),
+        _ => ("a mapping", "{ eu-west-2a: 10.0.0.0/24 }"),
     })
 }
 

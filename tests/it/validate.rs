@@ -447,3 +447,16 @@ fn diagnostics_outside_any_file_render_without_a_snippet() {
     assert!(text.contains("help: environments: dev, staging"), "{text}");
     assert!(!text.contains('╭'), "no snippet: {text}");
 }
+
+#[test]
+fn a_wrong_typed_parameter_is_reported_once_not_at_every_use() {
+    let d = only(
+        "poisoned_parameter",
+        "5:14",
+        "parameter `zones`: expected a list, found a string",
+    );
+    assert_eq!(
+        hint(&d),
+        "parameter `zones` has type list: for example [eu-west-2a, eu-west-2b]"
+    );
+}
