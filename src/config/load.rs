@@ -95,8 +95,27 @@ impl Loader<'_> {
 
     fn read(&mut self, root: &Path, path: &Path) -> Option<Node> {
         let name = rel(root, path);
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
+        let text = match read_limited(path) {
+            Ok(Ok(t)) => t,
+            Ok(Err(size)) => {
+                let limit = yaml::limits::FILE_BYTES;
+                let size = if size > limit {
+                    format!("{size} bytes")
+                } else {
+                    format!("more than {limit} bytes")
+                };
+                self.err(
+                    Diagnostic::new(
+                        Pos::new(&name, 1, 1),
+                        format!(
+                            "size limit exceeded: the file is {size}; at most {limit} bytes \
+                             (4 MiB) are read"
+                        ),
+                    )
+                    .hint(yaml::LIMIT_HINT),
+                );
+                return None;
+            }
             Err(e) => {
                 self.err(Diagnostic::new(
                     Pos::new(&name, 1, 1),
@@ -437,7 +456,9 @@ impl Loader<'_> {
                             node.type_name()
                         ),
                     )
-                    .hint(format!("parameter `{name}` has type {ty}: for example {example}")),
+                    .hint(format!(
+                        "parameter `{name}` has type {ty}: for example {example}"
+                    )),
                 );
                 self.poisoned.insert(name);
                 continue;
@@ -1286,6 +1307,30 @@ fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// The text of `path`, or its size when that is over the limit (0 when only reading
+/// found it out): never more than the limit is read, even from a file that grows or is
+/// not a regular file.
+fn read_limited(path: &Path) -> std::io::Result<Result<String, u64>> {
+    use std::io::Read;
+    let limit = yaml::limits::FILE_BYTES;
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > limit {
+        return Ok(Err(size));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Ok(Err(0));
+    }
+    String::from_utf8(bytes).map(Ok).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
 }
 
 fn list_envs(root: &Path) -> Vec<String> {

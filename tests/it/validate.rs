@@ -460,3 +460,97 @@ fn a_wrong_typed_parameter_is_reported_once_not_at_every_use() {
         "parameter `zones` has type list: for example [eu-west-2a, eu-west-2b]"
     );
 }
+
+#[test]
+fn files_over_the_size_limit_are_refused_before_parsing() {
+    let limit = bandup_infra::config::yaml::limits::FILE_BYTES as usize;
+    let mut yaml = String::from("stack: t\nresources:\n");
+    let mut i = 0;
+    while yaml.len() <= limit {
+        yaml.push_str(&format!(
+            "  vpc_{i}:\n    type: aws_vpc\n    properties:\n      cidr_block: 10.{}.0.0/16\n",
+            i % 256
+        ));
+        i += 1;
+    }
+    let project = crate::support::Project::with_stack(&yaml);
+    let registry = bandup_infra::aws::offline_registry();
+    let (_, diags) = load(
+        &LoadOptions {
+            root: project.root().to_path_buf(),
+            env: None,
+            stack: None,
+        },
+        &registry,
+    );
+    assert_eq!(diags.items.len(), 1, "{:#?}", diags.items);
+    let d = &diags.items[0];
+    assert_eq!(d.pos.to_string(), "stacks/bandup.yaml:1:1");
+    assert_eq!(
+        d.message,
+        format!(
+            "size limit exceeded: the file is {} bytes; at most 4194304 bytes (4 MiB) are read",
+            yaml.len()
+        )
+    );
+    assert!(hint(d).contains("docs/stack-format.md"), "{}", hint(d));
+}
+
+#[test]
+fn deep_nesting_is_reported_as_a_size_limit() {
+    let d = only(
+        "deep_nesting",
+        "38:65",
+        "size limit exceeded: lists and mappings are nested 33 deep; at most 32 levels are read",
+    );
+    assert!(hint(&d).contains("docs/stack-format.md"), "{}", hint(&d));
+}
+
+#[test]
+fn alias_bombs_are_reported_as_a_size_limit() {
+    let d = only(
+        "alias_bomb",
+        "9:33",
+        "size limit exceeded: aliases expand to more than 250000 parser events",
+    );
+    assert!(
+        hint(&d).contains("instead of nesting aliases"),
+        "{}",
+        hint(&d)
+    );
+}
+
+#[test]
+fn a_stack_of_2000_resources_is_within_the_limits() {
+    let mut yaml = String::from(
+        "stack: big\nresources:\n  vpc:\n    type: aws_vpc\n    properties:\n      cidr_block: 10.0.0.0/16\n",
+    );
+    for i in 0..200 {
+        yaml.push_str(&format!(
+            "  subnet_{i}:\n    type: aws_subnet\n    description: subnet {i} of 200\n    properties:\n      vpc_id: ${{vpc.id}}\n      availability_zone: eu-west-2a\n      cidr_block: 10.0.{i}.0/24\n"
+        ));
+    }
+    for i in 0..1799 {
+        // Every group reuses the first one's HTTPS rule (one anchor, 1,798 aliases) and
+        // admits the group before it: a chain 1,799 deep, no cycle.
+        let https = match i {
+            0 => "&https { protocol: tcp, from_port: 443, to_port: 443, cidr: 10.0.0.0/16 }",
+            _ => "*https",
+        };
+        let source = match i {
+            0 => "cidr: 10.0.0.0/16".to_string(),
+            _ => format!("security_group_id: \"${{sg_{}.id}}\"", i - 1),
+        };
+        yaml.push_str(&format!(
+            "  sg_{i}:\n    type: aws_security_group\n    properties:\n      vpc_id: ${{vpc.id}}\n      description: group {i}\n      ingress:\n        - {https}\n        - {{ protocol: tcp, from_port: 8080, to_port: 8080, {source} }}\n"
+        ));
+    }
+    let project = crate::support::Project::with_stack(&yaml);
+    let all = problems_in(LoadOptions {
+        root: project.root().to_path_buf(),
+        env: None,
+        stack: None,
+    });
+    let first: Vec<String> = all.iter().take(3).map(|d| d.to_string()).collect();
+    assert!(all.is_empty(), "{} problems, first: {first:#?}", all.len());
+}
