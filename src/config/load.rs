@@ -93,7 +93,9 @@ impl Loader<'_> {
         self.diags.push(d);
     }
 
-    fn read(&mut self, root: &Path, path: &Path) -> Option<Node> {
+    /// Read and parse one file; `stack` says it is a stack file, whose duplicate resource
+    /// names `resources()` reports with its own message.
+    fn read(&mut self, root: &Path, path: &Path, stack: bool) -> Option<Node> {
         let name = rel(root, path);
         let text = match read_limited(path) {
             Ok(Ok(t)) => t,
@@ -127,7 +129,25 @@ impl Loader<'_> {
         let parsed = yaml::parse(&name, &text);
         self.diags.sources.push((name, text));
         match parsed {
-            Ok(n) if n.as_map().is_some() => Some(n),
+            Ok(n) if n.as_map().is_some() => {
+                for dup in yaml::duplicate_keys(&n) {
+                    if stack && dup.path == ["resources"] {
+                        continue;
+                    }
+                    let key = &dup.again.name;
+                    self.err(
+                        Diagnostic::new(
+                            dup.again.pos.clone(),
+                            format!("duplicate key `{key}`: a YAML mapping may hold each key once"),
+                        )
+                        .hint(format!(
+                            "keep one `{key}`: remove the other, or rename it if another key was meant"
+                        ))
+                        .related(dup.first.pos.clone(), "first written here"),
+                    );
+                }
+                Some(n)
+            }
             Ok(n) => {
                 let msg = format!(
                     "expected a mapping at the top of the file, found {}",
@@ -198,7 +218,7 @@ impl Loader<'_> {
                     self.err(d);
                     return None;
                 }
-                Some(self.read(root, &path)?)
+                Some(self.read(root, &path, false)?)
             }
             None => None,
         };
@@ -219,7 +239,7 @@ impl Loader<'_> {
             },
             (None, None) => root.join("stacks/bandup.yaml"),
         };
-        let stack_node = self.read(root, &stack_path)?;
+        let stack_node = self.read(root, &stack_path, true)?;
         self.known_keys(&stack_node, STACK_KEYS, "the stack file");
 
         let name = match stack_node.get("stack") {

@@ -5,6 +5,7 @@ use super::diagnostic::{Diagnostic, Pos};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::budget::BudgetBreach;
 use serde_saphyr::{DuplicateKeyPolicy, Spanned};
+use std::collections::HashMap;
 use std::fmt;
 
 /// Limits on one stack or environment file, generous for real stacks (a 2,000-resource
@@ -83,6 +84,55 @@ impl Node {
             .iter()
             .find(|(k, _)| k.name == key)
             .map(|(_, v)| v)
+    }
+}
+
+/// A key written twice in one mapping, which YAML forbids.
+pub struct Duplicate<'a> {
+    /// The keys leading to the mapping (`["resources", "vpc", "properties"]`); list items
+    /// are written `[0]`.
+    pub path: Vec<String>,
+    pub first: &'a Key,
+    pub again: &'a Key,
+}
+
+/// Every key written more than once in a mapping anywhere in `node`; a key written three
+/// times gives two, each pointing back to the first.
+pub fn duplicate_keys(node: &Node) -> Vec<Duplicate<'_>> {
+    let mut out = Vec::new();
+    let mut path = Vec::new();
+    find_duplicates(node, &mut path, &mut out);
+    out
+}
+
+fn find_duplicates<'a>(node: &'a Node, path: &mut Vec<String>, out: &mut Vec<Duplicate<'a>>) {
+    match &node.kind {
+        NodeKind::Map(entries) => {
+            let mut seen: HashMap<&str, &Key> = HashMap::with_capacity(entries.len());
+            for (k, v) in entries {
+                match seen.get(k.name.as_str()) {
+                    Some(first) => out.push(Duplicate {
+                        path: path.clone(),
+                        first,
+                        again: k,
+                    }),
+                    None => {
+                        seen.insert(&k.name, k);
+                    }
+                }
+                path.push(k.name.clone());
+                find_duplicates(v, path, out);
+                path.pop();
+            }
+        }
+        NodeKind::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(format!("[{i}]"));
+                find_duplicates(item, path, out);
+                path.pop();
+            }
+        }
+        _ => {}
     }
 }
 

@@ -554,3 +554,80 @@ fn a_stack_of_2000_resources_is_within_the_limits() {
     let first: Vec<String> = all.iter().take(3).map(|d| d.to_string()).collect();
     assert!(all.is_empty(), "{} problems, first: {first:#?}", all.len());
 }
+
+/// (position, message, hint, related position) of each problem.
+fn described(all: &[Diagnostic]) -> Vec<(String, String, String, String)> {
+    all.iter()
+        .map(|d| {
+            (
+                d.pos.to_string(),
+                d.message.clone(),
+                hint(d).to_string(),
+                d.related
+                    .iter()
+                    .map(|(p, m)| format!("{p} {m}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })
+        .collect()
+}
+
+fn duplicate(at: &str, key: &str, first: &str) -> (String, String, String, String) {
+    (
+        at.to_string(),
+        format!("duplicate key `{key}`: a YAML mapping may hold each key once"),
+        format!("keep one `{key}`: remove the other, or rename it if another key was meant"),
+        format!("{first} first written here"),
+    )
+}
+
+#[test]
+fn duplicate_keys_are_refused_in_every_mapping_of_a_stack() {
+    let f = "invalid/duplicate_keys.yaml";
+    let at = |lc: &str| format!("{f}:{lc}");
+    assert_eq!(
+        described(&problems("duplicate_keys")),
+        [
+            duplicate(&at("4:3"), "port", &at("3:3")),
+            duplicate(&at("7:3"), "team", &at("6:3")),
+            duplicate(&at("13:7"), "cidr_block", &at("12:7")),
+            duplicate(&at("19:77"), "cidr", &at("19:58")),
+            duplicate(&at("20:1"), "stack", &at("1:1")),
+        ]
+    );
+}
+
+#[test]
+fn duplicate_keys_are_refused_in_environment_files() {
+    let all = problems_in(LoadOptions {
+        root: fixtures().join("env_duplicates"),
+        env: Some("qa".into()),
+        stack: None,
+    });
+    let f = "environments/qa.yaml";
+    assert_eq!(
+        described(&all),
+        [
+            duplicate(
+                &format!("{f}:5:5"),
+                "enable_dns_hostnames",
+                &format!("{f}:4:5")
+            ),
+            duplicate(&format!("{f}:6:1"), "region", &format!("{f}:1:1")),
+        ]
+    );
+}
+
+#[test]
+fn a_key_overriding_a_merged_one_is_not_a_duplicate() {
+    let project = crate::support::Project::with_stack(
+        "stack: t\nresources:\n  vpc:\n    type: aws_vpc\n    properties: &vpc\n      cidr_block: 10.0.0.0/16\n      enable_dns_hostnames: true\n  other_vpc:\n    type: aws_vpc\n    properties:\n      <<: *vpc\n      cidr_block: 10.1.0.0/16\n",
+    );
+    let all = problems_in(LoadOptions {
+        root: project.root().to_path_buf(),
+        env: None,
+        stack: None,
+    });
+    assert!(all.is_empty(), "{all:#?}");
+}
