@@ -263,7 +263,7 @@ fn port_problems(
     rule: &BTreeMap<String, Value>,
     addr: &Addr,
     field: &str,
-    at: impl Fn(Option<&str>) -> Pos,
+    at: &dyn Fn(Option<&str>) -> Pos,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let port = |k: &str| rule.get(k).and_then(Value::as_int);
@@ -327,6 +327,71 @@ fn port_problems(
         _ => {}
     }
     out
+}
+
+/// Ports of databases and caches that should never face the internet.
+const DATA_PORTS: &[(i64, &str)] = &[
+    (1433, "SQL Server"),
+    (1521, "Oracle"),
+    (3306, "MySQL/Aurora"),
+    (5432, "PostgreSQL"),
+    (6379, "Redis"),
+    (11211, "Memcached"),
+    (27017, "MongoDB"),
+];
+
+/// A warning for an ingress rule that admits the whole internet to a database or cache
+/// port (its port range includes one, or protocol -1 admits every port).
+fn open_data_port(
+    rule: &BTreeMap<String, Value>,
+    addr: &Addr,
+    at: &dyn Fn(Option<&str>) -> Pos,
+) -> Option<Diagnostic> {
+    let cidr = rule.get("cidr").and_then(Value::as_str)?;
+    if !matches!(cidr, "0.0.0.0/0" | "::/0") {
+        return None;
+    }
+    let port = |k: &str| rule.get(k).and_then(Value::as_int);
+    let (ports, exposed) = match rule.get("protocol").and_then(Value::as_str)? {
+        "-1" => ("every port".to_string(), DATA_PORTS.to_vec()),
+        "tcp" | "udp" => {
+            let (from, to) = (port("from_port")?, port("to_port")?);
+            let exposed: Vec<_> = DATA_PORTS
+                .iter()
+                .filter(|(p, _)| (from..=to).contains(p))
+                .copied()
+                .collect();
+            let ports = if from == to {
+                format!("port {from}")
+            } else {
+                format!("ports {from}-{to}")
+            };
+            (ports, exposed)
+        }
+        _ => return None,
+    };
+    if exposed.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = exposed
+        .iter()
+        .map(|(p, name)| format!("{p} ({name})"))
+        .collect();
+    Some(
+        Diagnostic::warning(
+            at(Some("cidr")),
+            format!(
+                "database or cache port open to the internet: `{addr}` admits {cidr} on {ports}, \
+                 which include{} {}",
+                if exposed.len() == 1 { "s" } else { "" },
+                named.join(", ")
+            ),
+        )
+        .hint(
+            "admit only the clients' security group instead of a CIDR, \
+             e.g. `security_group_id: ${app_sg.id}`",
+        ),
+    )
 }
 
 #[async_trait]
@@ -400,7 +465,10 @@ impl Provider for SecurityGroup {
                     );
                 }
                 let at = |key: Option<&str>| rule_pos(r, field, i, key).unwrap_or(pos.clone());
-                out.extend(port_problems(rule, &r.addr, field, at));
+                out.extend(port_problems(rule, &r.addr, field, &at));
+                if field == "ingress" {
+                    out.extend(open_data_port(rule, &r.addr, &at));
+                }
             }
         }
         out

@@ -26,8 +26,9 @@ pub struct Ctx {
 /// The result of a command: an exit code, or an error main prints.
 pub type Outcome = anyhow::Result<ExitCode>;
 
-/// Load and validate the stack and its graph; on problems, render them all and return
-/// `Err(exit code 1)`.
+/// Load and validate the stack and its graph; on errors, render them all (with any
+/// warnings) and return `Err(exit code 1)`. Warnings alone are printed to stderr and the
+/// stack is returned.
 pub fn load(ctx: &Ctx, registry: &Registry) -> Result<(Stack, Dag<Addr>), ExitCode> {
     let opts = config::LoadOptions {
         root: ctx.root.clone(),
@@ -42,10 +43,17 @@ pub fn load(ctx: &Ctx, registry: &Registry) -> Result<(Stack, Dag<Addr>), ExitCo
             None
         }
     };
+    let diags = diags.sorted();
     match graph {
-        Some(g) if diags.is_empty() => Ok((stack, g)),
+        Some(g) if !diags.has_errors() => {
+            // Warnings are shown and the command goes on.
+            if !diags.is_empty() {
+                eprint!("{}", ui::diagnostics::render(&diags, ctx.style));
+            }
+            Ok((stack, g))
+        }
         _ => {
-            eprint!("{}", ui::diagnostics::render(&diags.sorted(), ctx.style));
+            eprint!("{}", ui::diagnostics::render(&diags, ctx.style));
             Err(ExitCode::from(1))
         }
     }

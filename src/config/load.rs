@@ -49,7 +49,7 @@ pub fn load(opts: &LoadOptions, types: &dyn TypeInfo) -> (Stack, Diagnostics) {
     };
     let stack = l.run(opts).unwrap_or_default();
     let mut stack = stack;
-    if l.diags.is_empty() {
+    if !l.diags.has_errors() {
         for d in types.check(&stack) {
             l.diags.push(d);
         }

@@ -1,6 +1,7 @@
 //! Stack and environment YAML files -> a validated `Stack`: overlay merge, typed
 //! parameters, `for_each` expansion, `${...}` references and every problem found, with
-//! file:line:col, reported at once. No AWS call is made here.
+//! file:line:col, reported at once (errors, and warnings that do not stop a command).
+//! No AWS call is made here.
 
 pub mod diagnostic;
 mod expr;
@@ -8,7 +9,7 @@ mod load;
 pub mod names;
 pub mod yaml;
 
-pub use diagnostic::{did_you_mean, Diagnostic, Diagnostics, Pos};
+pub use diagnostic::{did_you_mean, Diagnostic, Diagnostics, Pos, Severity};
 pub use load::{load, LoadOptions};
 pub use names::{check_env_name, ENV_NAME_RULE};
 

@@ -14,8 +14,8 @@ struct Report {
     labels: Vec<LabeledSpan>,
     help: Option<String>,
     related: Vec<Report>,
-    /// A related place shown as advice, not as another error.
-    advice: bool,
+    /// `None` for an error; a warning; advice for a related place (not another error).
+    severity: Option<miette::Severity>,
 }
 
 impl fmt::Display for Report {
@@ -32,7 +32,7 @@ impl miette::Diagnostic for Report {
     }
 
     fn severity(&self) -> Option<miette::Severity> {
-        self.advice.then_some(miette::Severity::Advice)
+        self.severity
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -104,7 +104,7 @@ fn report(d: &Diagnostic, sources: &[(String, String)]) -> Report {
                 src: t.map(|t| NamedSource::new(&pos.file, t.to_string())),
                 help: None,
                 related: Vec::new(),
-                advice: true,
+                severity: Some(miette::Severity::Advice),
             }
         })
         .collect();
@@ -114,11 +114,11 @@ fn report(d: &Diagnostic, sources: &[(String, String)]) -> Report {
         labels: vec![label],
         help: d.hint.clone(),
         related,
-        advice: false,
+        severity: (!d.is_error()).then_some(miette::Severity::Warning),
     }
 }
 
-/// Every diagnostic, then a count.
+/// Every diagnostic, then a count of errors and of warnings.
 pub fn render(diags: &Diagnostics, style: Style) -> String {
     let theme = if style.color {
         GraphicalTheme::unicode()
@@ -138,10 +138,16 @@ pub fn render(diags: &Diagnostics, style: Style) -> String {
         out.push_str(&s);
         out.push('\n');
     }
-    let n = diags.items.len();
-    out.push_str(&format!(
-        "{n} problem{} found; nothing was sent to AWS.\n",
-        if n == 1 { "" } else { "s" }
-    ));
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let (errors, warnings) = (diags.error_count(), diags.warning_count());
+    let warned = format!("{warnings} warning{}", plural(warnings));
+    out.push_str(&match (errors, warnings) {
+        (0, w) if w > 0 => format!("{warned} found.\n"),
+        (e, 0) => format!("{e} problem{} found; nothing was sent to AWS.\n", plural(e)),
+        (e, _) => format!(
+            "{e} problem{} and {warned} found; nothing was sent to AWS.\n",
+            plural(e)
+        ),
+    });
     out
 }

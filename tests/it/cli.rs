@@ -21,6 +21,25 @@ fn run(args: &[&str], env: &[(&'static str, String)]) -> Output {
         .expect("run bandup-infra")
 }
 
+/// Run the binary in `dir`, with no AWS configuration at all.
+fn run_in(dir: &std::path::Path, args: &[&str], env: &[(&'static str, String)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bandup-infra"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .env_remove("BANDUP_ENV")
+        .env_remove("BANDUP_PROJECT")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run bandup-infra")
+}
+
 fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
@@ -272,4 +291,24 @@ fn environment_names_are_checked_on_the_command_line_and_in_bandup_env() {
     );
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("`Prod` contains `P`"), "{}", stderr(&o));
+}
+
+#[test]
+fn warnings_are_shown_but_validate_passes_and_other_commands_go_on() {
+    let dir = project_root().join("tests/fixtures/warnings");
+    let o = run_in(&dir, &["validate"], &[]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("is valid"), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("stacks/bandup.yaml:14:66: database or cache port open to the internet"),
+        "{err}"
+    );
+    assert!(err.ends_with("1 warning found.\n"), "{err}");
+    assert!(!err.contains("nothing was sent to AWS"), "{err}");
+
+    let graph = run_in(&dir, &["graph"], &[]);
+    assert_eq!(code(&graph), 0, "{}", stderr(&graph));
+    assert!(stdout(&graph).starts_with("digraph"), "{}", stdout(&graph));
+    assert!(stderr(&graph).contains("1 warning found."));
 }

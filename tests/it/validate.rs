@@ -1,7 +1,7 @@
 //! Stack validation: one fixture per class of error, each asserting the message, the
 //! file:line:col and the hint. No AWS call is involved.
 
-use bandup_infra::config::{load, Diagnostic, LoadOptions};
+use bandup_infra::config::{load, Diagnostic, LoadOptions, Severity};
 use bandup_infra::graph::builder;
 use std::path::PathBuf;
 
@@ -630,4 +630,49 @@ fn a_key_overriding_a_merged_one_is_not_a_duplicate() {
         stack: None,
     });
     assert!(all.is_empty(), "{all:#?}");
+}
+
+#[test]
+fn a_database_port_open_to_the_internet_is_a_warning() {
+    let d = only(
+        "database_open_to_internet",
+        "14:66",
+        "database or cache port open to the internet: `db_sg` admits 0.0.0.0/0 on port 5432, which includes 5432 (PostgreSQL)",
+    );
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(
+        hint(&d),
+        "admit only the clients' security group instead of a CIDR, e.g. `security_group_id: ${app_sg.id}`"
+    );
+}
+
+#[test]
+fn all_traffic_open_to_the_internet_warns_about_every_data_port() {
+    let d = only(
+        "all_traffic_open_to_internet",
+        "13:17",
+        "`sg` admits 0.0.0.0/0 on every port, which include 1433 (SQL Server), 1521 (Oracle), 3306 (MySQL/Aurora), 5432 (PostgreSQL), 6379 (Redis), 11211 (Memcached), 27017 (MongoDB)",
+    );
+    assert_eq!(d.severity, Severity::Warning);
+}
+
+#[test]
+fn warnings_are_counted_apart_from_errors() {
+    let mut items = problems("database_open_to_internet");
+    let text = |items: &[Diagnostic]| {
+        let diags = bandup_infra::config::Diagnostics {
+            items: items.to_vec(),
+            sources: Vec::new(),
+        };
+        bandup_infra::ui::diagnostics::render(&diags, bandup_infra::ui::Style::plain())
+    };
+    let warned = text(&items);
+    assert!(warned.contains("⚠"), "{warned}");
+    assert!(warned.ends_with("\n1 warning found.\n"), "{warned}");
+    items.extend(problems("invalid_cidr"));
+    let both = text(&items);
+    assert!(
+        both.ends_with("\n1 problem and 1 warning found; nothing was sent to AWS.\n"),
+        "{both}"
+    );
 }
