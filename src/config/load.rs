@@ -42,16 +42,15 @@ const PARAM_TYPES: &[&str] = &["string", "int", "bool", "cidr", "list", "map"];
 /// Load and validate. The stack is returned even when there are problems, so callers can
 /// run later checks (cycles) and report everything together.
 pub fn load(opts: &LoadOptions, types: &dyn TypeInfo) -> (Stack, Diagnostics) {
-    let mut l = Loader {
-        diags: Diagnostics::default(),
-        types,
-        poisoned: BTreeSet::new(),
-    };
+    let mut l = Loader::new(types);
     let stack = l.run(opts).unwrap_or_default();
     let mut stack = stack;
     if !l.diags.has_errors() {
         for d in types.check(&stack) {
             l.diags.push(d);
+        }
+        if let Some(env) = &opts.env {
+            l.overlapping_environments(opts, env, &stack);
         }
     }
     stack.resources.sort_by_key(|r| r.pos.clone());
@@ -64,6 +63,18 @@ struct Loader<'a> {
     /// Parameters declared but without a usable value (wrong type, never set, broken
     /// declaration): reported once where the problem is; their uses stay silent.
     poisoned: BTreeSet<String>,
+    /// Where each parameter's value was written: in the environment, or its default.
+    param_pos: BTreeMap<String, Pos>,
+    /// For a property written as just `${param.NAME}`, where its value was written.
+    origins: BTreeMap<(Addr, String), Pos>,
+}
+
+/// A VPC of one environment, for comparing environments' address ranges.
+struct EnvVpc {
+    addr: Addr,
+    net: ipnet::Ipv4Net,
+    /// Where the range was written (the environment's parameter, when it comes from one).
+    pos: Pos,
 }
 
 /// The per-instance context in which `${each.*}` is evaluated.
@@ -88,9 +99,98 @@ fn rel(root: &Path, p: &Path) -> String {
     p.strip_prefix(root).unwrap_or(p).display().to_string()
 }
 
-impl Loader<'_> {
+impl<'a> Loader<'a> {
+    fn new(types: &'a dyn TypeInfo) -> Self {
+        Loader {
+            diags: Diagnostics::default(),
+            types,
+            poisoned: BTreeSet::new(),
+            param_pos: BTreeMap::new(),
+            origins: BTreeMap::new(),
+        }
+    }
+
     fn err(&mut self, d: Diagnostic) {
         self.diags.push(d);
+    }
+
+    /// The VPCs of a loaded stack with their ranges and where each range was written.
+    fn vpcs(&self, stack: &Stack) -> Vec<EnvVpc> {
+        stack
+            .resources
+            .iter()
+            .filter(|r| r.type_name == "aws_vpc")
+            .filter_map(|r| {
+                let net = r.props.get("cidr_block")?.as_str()?.parse().ok()?;
+                let key = (r.addr.clone(), "cidr_block".to_string());
+                let pos = self
+                    .origins
+                    .get(&key)
+                    .or_else(|| r.field_pos.get("cidr_block"))
+                    .cloned()
+                    .unwrap_or(r.pos.clone());
+                Some(EnvVpc {
+                    addr: r.addr.clone(),
+                    net,
+                    pos,
+                })
+            })
+            .collect()
+    }
+
+    /// Warn when a VPC of `env` overlaps a VPC of another environment of the project:
+    /// they could never be peered or joined over one VPN. The other environments are
+    /// loaded on their own (their problems are theirs to report; no further recursion).
+    fn overlapping_environments(&mut self, opts: &LoadOptions, env: &str, stack: &Stack) {
+        let ours = self.vpcs(stack);
+        if ours.is_empty() {
+            return;
+        }
+        for other in list_envs(&opts.root).into_iter().filter(|e| e != env) {
+            let mut sibling = Loader::new(self.types);
+            let other_opts = LoadOptions {
+                root: opts.root.clone(),
+                env: Some(other.clone()),
+                stack: None,
+            };
+            let Some(other_stack) = sibling.run(&other_opts) else {
+                continue;
+            };
+            let theirs = sibling.vpcs(&other_stack);
+            let mut related_sources = Vec::new();
+            for vpc in &ours {
+                for o in theirs.iter().filter(|o| {
+                    o.net.contains(&vpc.net.network()) || vpc.net.contains(&o.net.network())
+                }) {
+                    self.diags.push(
+                        Diagnostic::warning(
+                            vpc.pos.clone(),
+                            format!(
+                                "VPC `{}` ({}) overlaps VPC `{}` of environment `{other}` ({})",
+                                vpc.addr, vpc.net, o.addr, o.net
+                            ),
+                        )
+                        .hint(
+                            "environments whose ranges overlap can never be peered or joined \
+                             over one VPN: give each its own range, such as a /16 of 10.0.0.0/8 \
+                             per environment",
+                        )
+                        .related(
+                            o.pos.clone(),
+                            format!("environment `{other}` uses {} here", o.net),
+                        ),
+                    );
+                    related_sources.push(o.pos.file.clone());
+                }
+            }
+            // The other environment's text, so the related place shows its line.
+            for (file, text) in sibling.diags.sources {
+                let known = self.diags.sources.iter().any(|(f, _)| *f == file);
+                if !known && related_sources.contains(&file) {
+                    self.diags.sources.push((file, text));
+                }
+            }
+        }
     }
 
     /// Read and parse one file; `stack` says it is a stack file, whose duplicate resource
@@ -483,6 +583,7 @@ impl Loader<'_> {
                 self.poisoned.insert(name);
                 continue;
             }
+            self.param_pos.insert(name.clone(), node.pos.clone());
             out.insert(name, value);
         }
         out
@@ -755,6 +856,12 @@ impl Loader<'_> {
             );
             field_pos.insert(k.name.clone(), v.pos.clone());
             nested_pos(&k.name, v, &mut field_pos);
+            if let Some(p) = v.as_str().and_then(single_param) {
+                if let Some(at) = self.param_pos.get(&p) {
+                    self.origins
+                        .insert((addr.clone(), k.name.clone()), at.clone());
+                }
+            }
             props.insert(k.name.clone(), value);
         }
         let errors = std::mem::take(&mut ctx.errors);
@@ -1298,6 +1405,14 @@ fn conform(
                 other
             }
         },
+    }
+}
+
+/// `NAME` when `s` is exactly `${param.NAME}`.
+fn single_param(s: &str) -> Option<String> {
+    match expr::split(s).ok()?.as_slice() {
+        [Piece::Expr(Expr::Param(p))] => Some(p.clone()),
+        _ => None,
     }
 }
 

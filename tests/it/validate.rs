@@ -676,3 +676,28 @@ fn warnings_are_counted_apart_from_errors() {
         "{both}"
     );
 }
+
+#[test]
+fn environments_whose_vpc_ranges_overlap_get_a_warning() {
+    let all = problems_in(LoadOptions {
+        root: fixtures().join("env_overlap"),
+        env: Some("qa".into()),
+        stack: None,
+    });
+    assert_eq!(all.len(), 1, "{all:#?}");
+    let d = &all[0];
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(d.pos.to_string(), "environments/qa.yaml:3:13");
+    assert_eq!(
+        d.message,
+        "VPC `vpc` (10.1.0.0/16) overlaps VPC `vpc` of environment `uat` (10.1.128.0/17)"
+    );
+    assert!(hint(d).starts_with("environments whose ranges overlap can never be peered"));
+    assert_eq!(
+        d.related,
+        [(
+            bandup_infra::config::Pos::new("environments/uat.yaml", 4, 13),
+            "environment `uat` uses 10.1.128.0/17 here".to_string()
+        )]
+    );
+}
