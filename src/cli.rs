@@ -28,6 +28,11 @@ pub struct Global {
     #[arg(long, global = true, env = "BANDUP_ENV", value_parser = env_name)]
     pub env: Option<String>,
 
+    /// Project directory (holds environments/ and stacks/) [default: the current directory
+    /// or the nearest parent that has environments/ or stacks/]
+    #[arg(long, global = true, env = "BANDUP_PROJECT", value_name = "DIR")]
+    pub project: Option<PathBuf>,
+
     /// Stack file [default: the stack the environment names, else stacks/bandup.yaml]
     #[arg(long, global = true)]
     pub stack: Option<PathBuf>,

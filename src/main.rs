@@ -30,10 +30,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
-    let root = match std::env::current_dir() {
+    let root = match commands::project_root(&cli.global) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: cannot read the current directory: {e}");
+            eprintln!("error: {e}");
             return ExitCode::from(1);
         }
     };

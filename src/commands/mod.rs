@@ -59,6 +59,46 @@ pub fn load(ctx: &Ctx, registry: &Registry) -> Result<(Stack, Dag<Addr>), ExitCo
     }
 }
 
+/// The project root: `--project` (or `BANDUP_PROJECT`) when given, else the current
+/// directory or the nearest parent holding `environments/` or `stacks/`. With an explicit
+/// `--stack` and no project around, the current directory. The error says where we
+/// looked and how to point at the project.
+pub fn project_root(global: &Global) -> Result<PathBuf, String> {
+    if let Some(dir) = &global.project {
+        if !dir.is_dir() {
+            return Err(format!(
+                "--project {}: no such directory. Point --project (or BANDUP_PROJECT) at the \
+                 directory that holds environments/ and stacks/.",
+                dir.display()
+            ));
+        }
+        if !config::project::is_project(dir) {
+            return Err(format!(
+                "--project {}: not a bandup-infra project, it has no environments/ or stacks/ \
+                 folder. Point --project (or BANDUP_PROJECT) at the directory that holds them.",
+                dir.display()
+            ));
+        }
+        return Ok(dir.clone());
+    }
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    match config::project::find_root(&cwd) {
+        Ok(root) => Ok(root),
+        Err(_) if global.stack.is_some() => Ok(cwd),
+        Err(tried) => {
+            let tried: Vec<String> = tried.iter().map(|d| format!("  {}", d.display())).collect();
+            Err(format!(
+                "no bandup-infra project found: none of these directories has an environments/ \
+                 or stacks/ folder:\n{}\n\
+                 Run the command from the project (cd into it, or any folder below it), or point \
+                 at it with --project DIR (or BANDUP_PROJECT=DIR). Nothing was sent to AWS.",
+                tried.join("\n")
+            ))
+        }
+    }
+}
+
 /// The registry with live AWS clients for the stack's region and endpoint.
 pub async fn aws_registry(ctx: &Ctx, stack: &Stack) -> anyhow::Result<Registry> {
     let target = crate::aws::Target {

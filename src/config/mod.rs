@@ -7,6 +7,7 @@ pub mod diagnostic;
 mod expr;
 mod load;
 pub mod names;
+pub mod project;
 pub mod yaml;
 
 pub use diagnostic::{did_you_mean, Diagnostic, Diagnostics, Pos, Severity};

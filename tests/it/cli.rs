@@ -312,3 +312,70 @@ fn warnings_are_shown_but_validate_passes_and_other_commands_go_on() {
     assert!(stdout(&graph).starts_with("digraph"), "{}", stdout(&graph));
     assert!(stderr(&graph).contains("1 warning found."));
 }
+
+#[test]
+fn outside_any_project_the_error_lists_where_it_looked_and_how_to_point_at_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let below = dir.path().join("a/b");
+    std::fs::create_dir_all(&below).expect("mkdir");
+    let o = run_in(&below, &["plan", "--env", "dev"], &[]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("error: no bandup-infra project found"),
+        "{err}"
+    );
+    for tried in [
+        below.clone(),
+        dir.path().join("a"),
+        dir.path().to_path_buf(),
+    ] {
+        assert!(
+            err.contains(&format!("\n  {}\n", tried.display())),
+            "{tried:?}: {err}"
+        );
+    }
+    assert!(err.contains("cd into it"), "{err}");
+    assert!(
+        err.contains("--project DIR (or BANDUP_PROJECT=DIR)"),
+        "{err}"
+    );
+    assert!(err.contains("Nothing was sent to AWS."), "{err}");
+}
+
+#[test]
+fn commands_find_the_project_from_a_folder_below_it() {
+    let o = run_in(
+        &project_root().join("docs"),
+        &["validate", "--env", "dev"],
+        &[],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("valid for environment `dev`: 16 resources"));
+}
+
+#[test]
+fn project_points_at_the_project_from_anywhere() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = project_root().display().to_string();
+    let o = run_in(
+        dir.path(),
+        &["validate", "--env", "dev", "--project", &root],
+        &[],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run_in(
+        dir.path(),
+        &["validate", "--env", "prod"],
+        &[("BANDUP_PROJECT", root)],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("valid for environment `prod`"));
+    let o = run_in(dir.path(), &["validate", "--project", "."], &[]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("--project .: not a bandup-infra project"),
+        "{}",
+        stderr(&o)
+    );
+}
