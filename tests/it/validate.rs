@@ -701,3 +701,29 @@ fn environments_whose_vpc_ranges_overlap_get_a_warning() {
         )]
     );
 }
+
+#[test]
+fn the_staging_example_is_valid_for_the_project_stack_without_warnings() {
+    let project = crate::support::Project::copy();
+    std::fs::copy(
+        crate::support::project_root().join("examples/environments/staging.yaml"),
+        project.root().join("environments/staging.yaml"),
+    )
+    .expect("copy the example");
+    let all = problems_in(LoadOptions {
+        root: project.root().to_path_buf(),
+        env: Some("staging".into()),
+        stack: None,
+    });
+    assert!(all.is_empty(), "{all:#?}");
+}
+
+#[test]
+fn the_minimal_example_is_a_valid_project_without_warnings() {
+    let all = problems_in(LoadOptions {
+        root: crate::support::project_root().join("examples/minimal"),
+        env: Some("sandbox".into()),
+        stack: None,
+    });
+    assert!(all.is_empty(), "{all:#?}");
+}
