@@ -23,9 +23,15 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Environment: reads environments/<ENV>.yaml
-    #[arg(long, global = true, env = "BANDUP_ENV")]
+    /// Environment: reads environments/<ENV>.yaml. A name is lowercase letters, digits
+    /// and '-', starting with a letter, at most 24 characters
+    #[arg(long, global = true, env = "BANDUP_ENV", value_parser = env_name)]
     pub env: Option<String>,
+
+    /// Project directory (holds environments/ and stacks/) [default: the current directory
+    /// or the nearest parent that has environments/ or stacks/]
+    #[arg(long, global = true, env = "BANDUP_PROJECT", value_name = "DIR")]
+    pub project: Option<PathBuf>,
 
     /// Stack file [default: the stack the environment names, else stacks/bandup.yaml]
     #[arg(long, global = true)]
@@ -128,4 +134,9 @@ pub struct GraphArgs {
 pub enum GraphFormat {
     Dot,
     Mermaid,
+}
+
+/// `--env` and `BANDUP_ENV`: refused before anything is read when not a simple name.
+fn env_name(s: &str) -> Result<String, String> {
+    crate::config::check_env_name(s).map(|()| s.to_string())
 }

@@ -1,5 +1,5 @@
 //! Entry point: parse the command line, set up logging, run the command, map the
-//! outcome to an exit code (0 ok, 1 error, 2 changes under --detailed-exitcode).
+//! outcome to an exit code (0 ok, 1 error or bad usage, 2 changes under --detailed-exitcode).
 
 use bandup_infra::cli::{Cli, Command};
 use bandup_infra::commands::{self, Ctx};
@@ -9,7 +9,19 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print to stdout and succeed; a usage error exits 1 like
+        // every other error, never 2, which `plan --detailed-exitcode` means "changes".
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BANDUP_LOG")
@@ -18,10 +30,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
-    let root = match std::env::current_dir() {
+    let root = match commands::project_root(&cli.global) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: cannot read the current directory: {e}");
+            eprintln!("error: {e}");
             return ExitCode::from(1);
         }
     };

@@ -2,7 +2,7 @@
 //! source: a CIDR block or another security group (the ALB -> app -> database chain).
 
 use super::{aws_error, deleted, live, once, owned, owner_filters, prop_str, tag_spec, Clients};
-use crate::config::{Diagnostic, Resource, Stack};
+use crate::config::{Diagnostic, Pos, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{Live, Provider, ProviderError, Scope};
@@ -287,6 +287,151 @@ fn group_refs(props: &Props) -> Vec<String> {
         .collect()
 }
 
+/// Where rule `i` of `field` (or its `key`) was written, if it was written in the stack.
+fn rule_pos(r: &Resource, field: &str, i: usize, key: Option<&str>) -> Option<Pos> {
+    let rule = format!("{field}[{i}]");
+    key.and_then(|k| r.field_pos.get(&format!("{rule}.{k}")))
+        .or_else(|| r.field_pos.get(&rule))
+        .cloned()
+}
+
+/// Ports AWS would refuse: tcp and udp ports outside 0-65535 or a range that runs
+/// backwards; an ICMP type (from_port) or code (to_port) outside -1..=255.
+fn port_problems(
+    rule: &BTreeMap<String, Value>,
+    addr: &Addr,
+    field: &str,
+    at: &dyn Fn(Option<&str>) -> Pos,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let port = |k: &str| rule.get(k).and_then(Value::as_int);
+    let (from, to) = (port("from_port"), port("to_port"));
+    match rule.get("protocol").and_then(Value::as_str) {
+        Some(proto @ ("tcp" | "udp")) => {
+            let mut in_range = true;
+            for (key, p) in [("from_port", from), ("to_port", to)] {
+                match p {
+                    Some(p) if !(0..=65535).contains(&p) => {
+                        in_range = false;
+                        out.push(
+                            Diagnostic::new(
+                                at(Some(key)),
+                                format!(
+                                    "a rule in `{addr}` {field} has {key} {p}, which is not a {proto} port"
+                                ),
+                            )
+                            .hint(format!("{proto} ports run from 0 to 65535")),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            if let (Some(f), Some(t), true) = (from, to, in_range) {
+                if f > t {
+                    out.push(
+                        Diagnostic::new(
+                            at(None),
+                            format!(
+                                "a rule in `{addr}` {field} has from_port {f} above to_port {t}"
+                            ),
+                        )
+                        .hint(format!(
+                            "from_port is the first port of the range and to_port the last, \
+                             both from 0 to 65535: did you mean from_port: {t}, to_port: {f}?"
+                        )),
+                    );
+                }
+            }
+        }
+        Some("icmp") => {
+            for (key, p, what) in [("from_port", from, "type"), ("to_port", to, "code")] {
+                match p {
+                    Some(p) if !(-1..=255).contains(&p) => out.push(
+                        Diagnostic::new(
+                            at(Some(key)),
+                            format!(
+                                "a rule in `{addr}` {field} has {key} {p}, which is not an ICMP {what}"
+                            ),
+                        )
+                        .hint(
+                            "for icmp, from_port is the ICMP type and to_port the ICMP code, \
+                             each from 0 to 255, or -1 for any (echo request: from_port: 8, to_port: 0)",
+                        ),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Ports of databases and caches that should never face the internet.
+const DATA_PORTS: &[(i64, &str)] = &[
+    (1433, "SQL Server"),
+    (1521, "Oracle"),
+    (3306, "MySQL/Aurora"),
+    (5432, "PostgreSQL"),
+    (6379, "Redis"),
+    (11211, "Memcached"),
+    (27017, "MongoDB"),
+];
+
+/// A warning for an ingress rule that admits the whole internet to a database or cache
+/// port (its port range includes one, or protocol -1 admits every port).
+fn open_data_port(
+    rule: &BTreeMap<String, Value>,
+    addr: &Addr,
+    at: &dyn Fn(Option<&str>) -> Pos,
+) -> Option<Diagnostic> {
+    let cidr = rule.get("cidr").and_then(Value::as_str)?;
+    if !matches!(cidr, "0.0.0.0/0" | "::/0") {
+        return None;
+    }
+    let port = |k: &str| rule.get(k).and_then(Value::as_int);
+    let (ports, exposed) = match rule.get("protocol").and_then(Value::as_str)? {
+        "-1" => ("every port".to_string(), DATA_PORTS.to_vec()),
+        "tcp" | "udp" => {
+            let (from, to) = (port("from_port")?, port("to_port")?);
+            let exposed: Vec<_> = DATA_PORTS
+                .iter()
+                .filter(|(p, _)| (from..=to).contains(p))
+                .copied()
+                .collect();
+            let ports = if from == to {
+                format!("port {from}")
+            } else {
+                format!("ports {from}-{to}")
+            };
+            (ports, exposed)
+        }
+        _ => return None,
+    };
+    if exposed.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = exposed
+        .iter()
+        .map(|(p, name)| format!("{p} ({name})"))
+        .collect();
+    Some(
+        Diagnostic::warning(
+            at(Some("cidr")),
+            format!(
+                "database or cache port open to the internet: `{addr}` admits {cidr} on {ports}, \
+                 which include{} {}",
+                if exposed.len() == 1 { "s" } else { "" },
+                named.join(", ")
+            ),
+        )
+        .hint(
+            "admit only the clients' security group instead of a CIDR, \
+             e.g. `security_group_id: ${app_sg.id}`",
+        ),
+    )
+}
+
 #[async_trait]
 impl Provider for SecurityGroup {
     fn schema(&self) -> &'static Schema {
@@ -318,13 +463,14 @@ impl Provider for SecurityGroup {
                 }
                 seen.push(key);
             }
-            for rule in r
+            for (i, rule) in r
                 .props
                 .get(field)
                 .and_then(Value::as_list)
                 .unwrap_or_default()
                 .iter()
-                .filter_map(Value::as_map)
+                .enumerate()
+                .filter_map(|(i, v)| Some((i, v.as_map()?)))
             {
                 if rule.contains_key("cidr") == rule.contains_key("security_group_id") {
                     out.push(
@@ -355,6 +501,11 @@ impl Provider for SecurityGroup {
                         )
                         .hint(hint),
                     );
+                }
+                let at = |key: Option<&str>| rule_pos(r, field, i, key).unwrap_or(pos.clone());
+                out.extend(port_problems(rule, &r.addr, field, &at));
+                if field == "ingress" {
+                    out.extend(open_data_port(rule, &r.addr, &at));
                 }
             }
         }

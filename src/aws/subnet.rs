@@ -157,6 +157,7 @@ impl Provider for Subnet {
                 );
             }
         }
+        out.extend(super::vpc::prefix_problem(r, "subnet", "10.0.1.0/24"));
         let (Some(net), Some(pos)) = (cidr_of(r), r.field_pos.get("cidr_block")) else {
             return out;
         };

@@ -273,10 +273,48 @@ impl Vpc {
     }
 }
 
+/// AWS accepts VPC and subnet blocks from /16 to /28: a block outside that range is
+/// refused with `what` (VPC, subnet) and an `example` of an accepted one.
+pub(super) fn prefix_problem(
+    r: &crate::config::Resource,
+    what: &str,
+    example: &str,
+) -> Option<crate::config::Diagnostic> {
+    let net: ipnet::Ipv4Net = r.props.get("cidr_block")?.as_str()?.parse().ok()?;
+    let pos = r.field_pos.get("cidr_block")?;
+    let size = match net.prefix_len() {
+        16..=28 => return None,
+        0..=15 => "larger",
+        _ => "smaller",
+    };
+    Some(
+        crate::config::Diagnostic::new(
+            pos.clone(),
+            format!(
+                "{what} `{}` has cidr_block {net}, {size} than AWS allows: the prefix length must be /16 to /28",
+                r.addr
+            ),
+        )
+        .hint(format!(
+            "use a block from /16 (65,536 addresses) to /28 (16 addresses), for example {example}"
+        )),
+    )
+}
+
 #[async_trait]
 impl Provider for Vpc {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
+    }
+
+    fn check(
+        &self,
+        r: &crate::config::Resource,
+        _stack: &crate::config::Stack,
+    ) -> Vec<crate::config::Diagnostic> {
+        prefix_problem(r, "VPC", "10.0.0.0/16")
+            .into_iter()
+            .collect()
     }
 
     async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {

@@ -26,8 +26,9 @@ pub struct Ctx {
 /// The result of a command: an exit code, or an error main prints.
 pub type Outcome = anyhow::Result<ExitCode>;
 
-/// Load and validate the stack and its graph; on problems, render them all and return
-/// `Err(exit code 1)`.
+/// Load and validate the stack and its graph; on errors, render them all (with any
+/// warnings) and return `Err(exit code 1)`. Warnings alone are printed to stderr and the
+/// stack is returned.
 pub fn load(ctx: &Ctx, registry: &Registry) -> Result<(Stack, Dag<Addr>), ExitCode> {
     let opts = config::LoadOptions {
         root: ctx.root.clone(),
@@ -42,11 +43,58 @@ pub fn load(ctx: &Ctx, registry: &Registry) -> Result<(Stack, Dag<Addr>), ExitCo
             None
         }
     };
+    let diags = diags.sorted();
     match graph {
-        Some(g) if diags.is_empty() => Ok((stack, g)),
+        Some(g) if !diags.has_errors() => {
+            // Warnings are shown and the command goes on.
+            if !diags.is_empty() {
+                eprint!("{}", ui::diagnostics::render(&diags, ctx.style));
+            }
+            Ok((stack, g))
+        }
         _ => {
-            eprint!("{}", ui::diagnostics::render(&diags.sorted(), ctx.style));
+            eprint!("{}", ui::diagnostics::render(&diags, ctx.style));
             Err(ExitCode::from(1))
+        }
+    }
+}
+
+/// The project root: `--project` (or `BANDUP_PROJECT`) when given, else the current
+/// directory or the nearest parent holding `environments/` or `stacks/`. With an explicit
+/// `--stack` and no project around, the current directory. The error says where we
+/// looked and how to point at the project.
+pub fn project_root(global: &Global) -> Result<PathBuf, String> {
+    if let Some(dir) = &global.project {
+        if !dir.is_dir() {
+            return Err(format!(
+                "--project {}: no such directory. Point --project (or BANDUP_PROJECT) at the \
+                 directory that holds environments/ and stacks/.",
+                dir.display()
+            ));
+        }
+        if !config::project::is_project(dir) {
+            return Err(format!(
+                "--project {}: not a bandup-infra project, it has no environments/ or stacks/ \
+                 folder. Point --project (or BANDUP_PROJECT) at the directory that holds them.",
+                dir.display()
+            ));
+        }
+        return Ok(dir.clone());
+    }
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    match config::project::find_root(&cwd) {
+        Ok(root) => Ok(root),
+        Err(_) if global.stack.is_some() => Ok(cwd),
+        Err(tried) => {
+            let tried: Vec<String> = tried.iter().map(|d| format!("  {}", d.display())).collect();
+            Err(format!(
+                "no bandup-infra project found: none of these directories has an environments/ \
+                 or stacks/ folder:\n{}\n\
+                 Run the command from the project (cd into it, or any folder below it), or point \
+                 at it with --project DIR (or BANDUP_PROJECT=DIR). Nothing was sent to AWS.",
+                tried.join("\n")
+            ))
         }
     }
 }

@@ -28,8 +28,19 @@ impl fmt::Display for Pos {
     }
 }
 
+/// How serious a diagnostic is: errors stop every command; warnings are shown and the
+/// command goes on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[default]
+    Error,
+    Warning,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
+    pub severity: Severity,
     pub pos: Pos,
     pub message: String,
     pub hint: Option<String>,
@@ -38,13 +49,27 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// An error.
     pub fn new(pos: Pos, message: impl Into<String>) -> Self {
         Diagnostic {
+            severity: Severity::Error,
             pos,
             message: message.into(),
             hint: None,
             related: Vec::new(),
         }
+    }
+
+    /// A warning: shown, but validate still passes and plan/apply go on.
+    pub fn warning(pos: Pos, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::new(pos, message)
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -73,7 +98,10 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.pos, self.message)?;
+        match self.severity {
+            Severity::Error => write!(f, "{}: {}", self.pos, self.message)?,
+            Severity::Warning => write!(f, "{}: warning: {}", self.pos, self.message)?,
+        }
         if let Some(h) = &self.hint {
             write!(f, " (hint: {h})")?;
         }
@@ -102,7 +130,7 @@ pub fn did_you_mean<'a>(
         .map(|(_, _, c)| c.to_string())
 }
 
-/// Every problem found while loading, in file order.
+/// Every problem (and warning) found while loading, in file order.
 #[derive(Debug, Default)]
 pub struct Diagnostics {
     pub items: Vec<Diagnostic>,
@@ -115,8 +143,22 @@ impl Diagnostics {
         self.items.push(d);
     }
 
+    /// No errors and no warnings.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+
+    /// Any error: the stack must not be planned or applied.
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.items.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.items.len() - self.error_count()
     }
 
     pub fn sorted(mut self) -> Self {

@@ -2,10 +2,11 @@
 
 use super::diagnostic::{did_you_mean, Diagnostic, Diagnostics, Pos};
 use super::expr::{self, Expr, Index, Piece};
+use super::names::check_env_name;
 use super::yaml::{self, Key, Node, NodeKind};
 use super::{Resource, Stack, TypeInfo};
 use crate::model::{Addr, Kind, Props, RefExpr, Template, TemplatePart, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub struct LoadOptions {
@@ -41,15 +42,15 @@ const PARAM_TYPES: &[&str] = &["string", "int", "bool", "cidr", "list", "map"];
 /// Load and validate. The stack is returned even when there are problems, so callers can
 /// run later checks (cycles) and report everything together.
 pub fn load(opts: &LoadOptions, types: &dyn TypeInfo) -> (Stack, Diagnostics) {
-    let mut l = Loader {
-        diags: Diagnostics::default(),
-        types,
-    };
+    let mut l = Loader::new(types);
     let stack = l.run(opts).unwrap_or_default();
     let mut stack = stack;
-    if l.diags.is_empty() {
+    if !l.diags.has_errors() {
         for d in types.check(&stack) {
             l.diags.push(d);
+        }
+        if let Some(env) = &opts.env {
+            l.overlapping_environments(opts, env, &stack);
         }
     }
     stack.resources.sort_by_key(|r| r.pos.clone());
@@ -59,6 +60,21 @@ pub fn load(opts: &LoadOptions, types: &dyn TypeInfo) -> (Stack, Diagnostics) {
 struct Loader<'a> {
     diags: Diagnostics,
     types: &'a dyn TypeInfo,
+    /// Parameters declared but without a usable value (wrong type, never set, broken
+    /// declaration): reported once where the problem is; their uses stay silent.
+    poisoned: BTreeSet<String>,
+    /// Where each parameter's value was written: in the environment, or its default.
+    param_pos: BTreeMap<String, Pos>,
+    /// For a property written as just `${param.NAME}`, where its value was written.
+    origins: BTreeMap<(Addr, String), Pos>,
+}
+
+/// A VPC of one environment, for comparing environments' address ranges.
+struct EnvVpc {
+    addr: Addr,
+    net: ipnet::Ipv4Net,
+    /// Where the range was written (the environment's parameter, when it comes from one).
+    pos: Pos,
 }
 
 /// The per-instance context in which `${each.*}` is evaluated.
@@ -74,21 +90,134 @@ struct Decl<'n> {
     type_name: Option<String>,
     /// `None` for a single resource; the instance keys of a `for_each` resource.
     keys: Option<Vec<(String, Value)>>,
+    /// A `for_each` that gave no instances (its problem is reported where it is):
+    /// references to the resource stay silent instead of adding follow-on errors.
+    broken: bool,
 }
 
 fn rel(root: &Path, p: &Path) -> String {
     p.strip_prefix(root).unwrap_or(p).display().to_string()
 }
 
-impl Loader<'_> {
+impl<'a> Loader<'a> {
+    fn new(types: &'a dyn TypeInfo) -> Self {
+        Loader {
+            diags: Diagnostics::default(),
+            types,
+            poisoned: BTreeSet::new(),
+            param_pos: BTreeMap::new(),
+            origins: BTreeMap::new(),
+        }
+    }
+
     fn err(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
 
-    fn read(&mut self, root: &Path, path: &Path) -> Option<Node> {
+    /// The VPCs of a loaded stack with their ranges and where each range was written.
+    fn vpcs(&self, stack: &Stack) -> Vec<EnvVpc> {
+        stack
+            .resources
+            .iter()
+            .filter(|r| r.type_name == "aws_vpc")
+            .filter_map(|r| {
+                let net = r.props.get("cidr_block")?.as_str()?.parse().ok()?;
+                let key = (r.addr.clone(), "cidr_block".to_string());
+                let pos = self
+                    .origins
+                    .get(&key)
+                    .or_else(|| r.field_pos.get("cidr_block"))
+                    .cloned()
+                    .unwrap_or(r.pos.clone());
+                Some(EnvVpc {
+                    addr: r.addr.clone(),
+                    net,
+                    pos,
+                })
+            })
+            .collect()
+    }
+
+    /// Warn when a VPC of `env` overlaps a VPC of another environment of the project:
+    /// they could never be peered or joined over one VPN. The other environments are
+    /// loaded on their own (their problems are theirs to report; no further recursion).
+    fn overlapping_environments(&mut self, opts: &LoadOptions, env: &str, stack: &Stack) {
+        let ours = self.vpcs(stack);
+        if ours.is_empty() {
+            return;
+        }
+        for other in list_envs(&opts.root).into_iter().filter(|e| e != env) {
+            let mut sibling = Loader::new(self.types);
+            let other_opts = LoadOptions {
+                root: opts.root.clone(),
+                env: Some(other.clone()),
+                stack: None,
+            };
+            let Some(other_stack) = sibling.run(&other_opts) else {
+                continue;
+            };
+            let theirs = sibling.vpcs(&other_stack);
+            let mut related_sources = Vec::new();
+            for vpc in &ours {
+                for o in theirs.iter().filter(|o| {
+                    o.net.contains(&vpc.net.network()) || vpc.net.contains(&o.net.network())
+                }) {
+                    self.diags.push(
+                        Diagnostic::warning(
+                            vpc.pos.clone(),
+                            format!(
+                                "VPC `{}` ({}) overlaps VPC `{}` of environment `{other}` ({})",
+                                vpc.addr, vpc.net, o.addr, o.net
+                            ),
+                        )
+                        .hint(
+                            "environments whose ranges overlap can never be peered or joined \
+                             over one VPN: give each its own range, such as a /16 of 10.0.0.0/8 \
+                             per environment",
+                        )
+                        .related(
+                            o.pos.clone(),
+                            format!("environment `{other}` uses {} here", o.net),
+                        ),
+                    );
+                    related_sources.push(o.pos.file.clone());
+                }
+            }
+            // The other environment's text, so the related place shows its line.
+            for (file, text) in sibling.diags.sources {
+                let known = self.diags.sources.iter().any(|(f, _)| *f == file);
+                if !known && related_sources.contains(&file) {
+                    self.diags.sources.push((file, text));
+                }
+            }
+        }
+    }
+
+    /// Read and parse one file; `stack` says it is a stack file, whose duplicate resource
+    /// names `resources()` reports with its own message.
+    fn read(&mut self, root: &Path, path: &Path, stack: bool) -> Option<Node> {
         let name = rel(root, path);
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
+        let text = match read_limited(path) {
+            Ok(Ok(t)) => t,
+            Ok(Err(size)) => {
+                let limit = yaml::limits::FILE_BYTES;
+                let size = if size > limit {
+                    format!("{size} bytes")
+                } else {
+                    format!("more than {limit} bytes")
+                };
+                self.err(
+                    Diagnostic::new(
+                        Pos::new(&name, 1, 1),
+                        format!(
+                            "size limit exceeded: the file is {size}; at most {limit} bytes \
+                             (4 MiB) are read"
+                        ),
+                    )
+                    .hint(yaml::LIMIT_HINT),
+                );
+                return None;
+            }
             Err(e) => {
                 self.err(Diagnostic::new(
                     Pos::new(&name, 1, 1),
@@ -100,7 +229,25 @@ impl Loader<'_> {
         let parsed = yaml::parse(&name, &text);
         self.diags.sources.push((name, text));
         match parsed {
-            Ok(n) if n.as_map().is_some() => Some(n),
+            Ok(n) if n.as_map().is_some() => {
+                for dup in yaml::duplicate_keys(&n) {
+                    if stack && dup.path == ["resources"] {
+                        continue;
+                    }
+                    let key = &dup.again.name;
+                    self.err(
+                        Diagnostic::new(
+                            dup.again.pos.clone(),
+                            format!("duplicate key `{key}`: a YAML mapping may hold each key once"),
+                        )
+                        .hint(format!(
+                            "keep one `{key}`: remove the other, or rename it if another key was meant"
+                        ))
+                        .related(dup.first.pos.clone(), "first written here"),
+                    );
+                }
+                Some(n)
+            }
             Ok(n) => {
                 let msg = format!(
                     "expected a mapping at the top of the file, found {}",
@@ -135,6 +282,20 @@ impl Loader<'_> {
 
     fn run(&mut self, opts: &LoadOptions) -> Option<Stack> {
         let root = &opts.root;
+        if let Some(Err(e)) = opts.env.as_deref().map(check_env_name) {
+            // Before any file is opened: `../x` must never reach the filesystem.
+            let known = list_envs(root);
+            let hint = if known.is_empty() {
+                "--env NAME reads environments/NAME.yaml".to_string()
+            } else {
+                format!("environments: {}", known.join(", "))
+            };
+            self.err(
+                Diagnostic::new(Pos::new("--env", 1, 1), format!("invalid environment: {e}"))
+                    .hint(hint),
+            );
+            return None;
+        }
         let env_node = match &opts.env {
             Some(env) => {
                 let path = root.join("environments").join(format!("{env}.yaml"));
@@ -157,7 +318,7 @@ impl Loader<'_> {
                     self.err(d);
                     return None;
                 }
-                Some(self.read(root, &path)?)
+                Some(self.read(root, &path, false)?)
             }
             None => None,
         };
@@ -178,7 +339,7 @@ impl Loader<'_> {
             },
             (None, None) => root.join("stacks/bandup.yaml"),
         };
-        let stack_node = self.read(root, &stack_path)?;
+        let stack_node = self.read(root, &stack_path, true)?;
         self.known_keys(&stack_node, STACK_KEYS, "the stack file");
 
         let name = match stack_node.get("stack") {
@@ -239,7 +400,13 @@ impl Loader<'_> {
                 }
             }
             if let Some(n) = e.get("environment") {
-                if n.as_str() != Some(env_name.as_str()) {
+                let written = n.as_str().map(check_env_name);
+                if let Some(Err(problem)) = written {
+                    self.err(
+                        Diagnostic::new(n.pos.clone(), format!("invalid `environment`: {problem}"))
+                            .hint(format!("write `environment: {env_name}`")),
+                    );
+                } else if n.as_str() != Some(env_name.as_str()) {
                     self.err(Diagnostic::new(n.pos.clone(), format!("this file is environments/{env_name}.yaml but says `environment: {}`", n.as_str().unwrap_or("?"))).hint(format!("write `environment: {env_name}`")));
                 }
             }
@@ -323,6 +490,7 @@ impl Loader<'_> {
                     )
                     .hint("for example: { type: cidr, default: 10.0.0.0/16 }"),
                 );
+                self.poisoned.insert(k.name.clone());
                 continue;
             }
             self.known_keys(v, PARAM_KEYS, &format!("parameter `{}`", k.name));
@@ -341,6 +509,7 @@ impl Loader<'_> {
                             format!("expected one of: {}", PARAM_TYPES.join(", ")),
                         );
                         self.err(d);
+                        self.poisoned.insert(k.name.clone());
                         continue;
                     }
                 },
@@ -352,6 +521,7 @@ impl Loader<'_> {
                         )
                         .hint(format!("one of: {}", PARAM_TYPES.join(", "))),
                     );
+                    self.poisoned.insert(k.name.clone());
                     continue;
                 }
             };
@@ -375,6 +545,8 @@ impl Loader<'_> {
             }
             values.insert(k.name.clone(), v);
         }
+        // A parameter whose declaration is broken is reported there, not also as unknown.
+        values.retain(|name, _| !self.poisoned.contains(name));
         let mut out = BTreeMap::new();
         for (name, (ty, default, pos)) in types {
             let Some(node) = values.get(&name).copied().or(default) else {
@@ -391,19 +563,27 @@ impl Loader<'_> {
                         format!("pass --env NAME to read environments/NAME.yaml, which sets `{name}`, or give it a `default:`")
                     }),
                 );
+                self.poisoned.insert(name);
                 continue;
             };
             let value = plain(node);
-            if let Some(msg) = param_type_error(&ty, &value) {
-                self.err(Diagnostic::new(
-                    node.pos.clone(),
-                    format!(
-                        "parameter `{name}`: expected {msg}, found {}",
-                        node.type_name()
-                    ),
-                ));
+            if let Some((msg, example)) = param_type_error(&ty, &value) {
+                self.err(
+                    Diagnostic::new(
+                        node.pos.clone(),
+                        format!(
+                            "parameter `{name}`: expected {msg}, found {}",
+                            node.type_name()
+                        ),
+                    )
+                    .hint(format!(
+                        "parameter `{name}` has type {ty}: for example {example}"
+                    )),
+                );
+                self.poisoned.insert(name);
                 continue;
             }
+            self.param_pos.insert(name.clone(), node.pos.clone());
             out.insert(name, value);
         }
         out
@@ -494,6 +674,7 @@ impl Loader<'_> {
                 name: k,
                 body,
                 type_name,
+                broken: keys.is_none() && body.get("for_each").is_some(),
                 keys,
             });
         }
@@ -561,6 +742,7 @@ impl Loader<'_> {
                 Ok(pieces) => match pieces.as_slice() {
                     [Piece::Expr(Expr::Param(p))] => match params.get(p) {
                         Some(v) => v.clone(),
+                        None if self.poisoned.contains(p) => return None,
                         None => {
                             self.err(unknown_param(node, p, params));
                             return None;
@@ -626,8 +808,10 @@ impl Loader<'_> {
         // Fields the user probably meant with a misspelt one: not also "missing".
         let mut meant: Vec<&str> = Vec::new();
         let types = self.types;
+        let poisoned = self.poisoned.clone();
         let mut ctx = Ctx {
             params,
+            poisoned: &poisoned,
             each,
             decls,
             deps: &mut deps,
@@ -671,6 +855,13 @@ impl Loader<'_> {
                 &mut ctx.errors,
             );
             field_pos.insert(k.name.clone(), v.pos.clone());
+            nested_pos(&k.name, v, &mut field_pos);
+            if let Some(p) = v.as_str().and_then(single_param) {
+                if let Some(at) = self.param_pos.get(&p) {
+                    self.origins
+                        .insert((addr.clone(), k.name.clone()), at.clone());
+                }
+            }
             props.insert(k.name.clone(), value);
         }
         let errors = std::mem::take(&mut ctx.errors);
@@ -715,6 +906,7 @@ impl Loader<'_> {
                     continue;
                 };
                 match decls.iter().find(|d| d.name.name == target) {
+                    Some(d) if d.broken => {}
                     Some(d) => match &d.keys {
                         Some(keys) => {
                             deps.extend(keys.iter().map(|(k, _)| Addr::new(target, Some(k))))
@@ -769,6 +961,7 @@ impl Loader<'_> {
 /// Evaluation of property values for one instance.
 struct Ctx<'a> {
     params: &'a BTreeMap<String, Value>,
+    poisoned: &'a BTreeSet<String>,
     each: Option<&'a Each>,
     decls: &'a [Decl<'a>],
     deps: &'a mut Vec<Addr>,
@@ -846,6 +1039,7 @@ impl Ctx<'_> {
         match e {
             Expr::Param(p) => match self.params.get(p) {
                 Some(v) => v.clone(),
+                None if self.poisoned.contains(p) => Value::Null,
                 None => {
                     self.errors.push(unknown_param(node, p, self.params));
                     Value::Null
@@ -919,6 +1113,9 @@ impl Ctx<'_> {
                 self.errors.push(d);
                 return Value::Null;
             }
+        }
+        if decl.broken {
+            return Value::Null;
         }
         let keys: Option<Vec<&str>> = decl
             .keys
@@ -1022,7 +1219,8 @@ fn plain(node: &Node) -> Value {
     }
 }
 
-fn param_type_error(ty: &str, v: &Value) -> Option<&'static str> {
+/// What a value of parameter type `ty` must be, and an example, when `v` is not one.
+fn param_type_error(ty: &str, v: &Value) -> Option<(&'static str, &'static str)> {
     let ok = match ty {
         "string" => matches!(v, Value::Str(_)),
         "int" => matches!(v, Value::Int(_)),
@@ -1038,12 +1236,12 @@ fn param_type_error(ty: &str, v: &Value) -> Option<&'static str> {
         return None;
     }
     Some(match ty {
-        "string" => "a string",
-        "int" => "an integer",
-        "bool" => "true or false",
-        "cidr" => "an IPv4 CIDR block such as 10.0.0.0/16",
-        "list" => "a list",
-        _ => "a mapping",
+        "string" => ("a string", "\"text\""),
+        "int" => ("an integer", "8080"),
+        "bool" => ("true or false", "true"),
+        "cidr" => ("an IPv4 CIDR block such as 10.0.0.0/16", "10.0.0.0/16"),
+        "list" => ("a list", "[eu-west-2a, eu-west-2b]"),
+        _ => ("a mapping", "{ eu-west-2a: 10.0.0.0/24 }"),
     })
 }
 
@@ -1210,10 +1408,64 @@ fn conform(
     }
 }
 
+/// `NAME` when `s` is exactly `${param.NAME}`.
+fn single_param(s: &str) -> Option<String> {
+    match expr::split(s).ok()?.as_slice() {
+        [Piece::Expr(Expr::Param(p))] => Some(p.clone()),
+        _ => None,
+    }
+}
+
+/// Where each item and field inside a written property is: `ingress[0]`,
+/// `ingress[0].from_port`. Values that come from a parameter have no entries.
+fn nested_pos(path: &str, node: &Node, out: &mut BTreeMap<String, Pos>) {
+    match &node.kind {
+        NodeKind::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let p = format!("{path}[{i}]");
+                out.insert(p.clone(), item.pos.clone());
+                nested_pos(&p, item, out);
+            }
+        }
+        NodeKind::Map(entries) => {
+            for (k, v) in entries {
+                let p = format!("{path}.{}", k.name);
+                out.insert(p.clone(), v.pos.clone());
+                nested_pos(&p, v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// The text of `path`, or its size when that is over the limit (0 when only reading
+/// found it out): never more than the limit is read, even from a file that grows or is
+/// not a regular file.
+fn read_limited(path: &Path) -> std::io::Result<Result<String, u64>> {
+    use std::io::Read;
+    let limit = yaml::limits::FILE_BYTES;
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > limit {
+        return Ok(Err(size));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Ok(Err(0));
+    }
+    String::from_utf8(bytes).map(Ok).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
 }
 
 fn list_envs(root: &Path) -> Vec<String> {
@@ -1224,6 +1476,7 @@ fn list_envs(root: &Path) -> Vec<String> {
                     e.file_name()
                         .to_str()
                         .and_then(|n| n.strip_suffix(".yaml"))
+                        .filter(|n| check_env_name(n).is_ok())
                         .map(str::to_string)
                 })
                 .collect()

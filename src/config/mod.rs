@@ -1,14 +1,18 @@
 //! Stack and environment YAML files -> a validated `Stack`: overlay merge, typed
 //! parameters, `for_each` expansion, `${...}` references and every problem found, with
-//! file:line:col, reported at once. No AWS call is made here.
+//! file:line:col, reported at once (errors, and warnings that do not stop a command).
+//! No AWS call is made here.
 
 pub mod diagnostic;
 mod expr;
 mod load;
+pub mod names;
+pub mod project;
 pub mod yaml;
 
-pub use diagnostic::{did_you_mean, Diagnostic, Diagnostics, Pos};
+pub use diagnostic::{did_you_mean, Diagnostic, Diagnostics, Pos, Severity};
 pub use load::{load, LoadOptions};
+pub use names::{check_env_name, ENV_NAME_RULE};
 
 use crate::model::{Addr, Props, Schema};
 use std::collections::BTreeMap;
@@ -36,7 +40,8 @@ pub struct Resource {
     pub deps: Vec<Addr>,
     pub protect: bool,
     pub pos: Pos,
-    /// Where each property was written, for checks that look across resources.
+    /// Where each property was written, for checks that look across resources; also
+    /// each item and field written inside one (`ingress[0]`, `ingress[0].from_port`).
     pub field_pos: BTreeMap<String, Pos>,
 }
 

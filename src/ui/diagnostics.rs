@@ -9,12 +9,13 @@ use std::fmt;
 #[derive(Debug)]
 struct Report {
     message: String,
-    src: NamedSource<String>,
+    /// `None` for a place that is not in a file read (`--env`): no snippet then.
+    src: Option<NamedSource<String>>,
     labels: Vec<LabeledSpan>,
     help: Option<String>,
     related: Vec<Report>,
-    /// A related place shown as advice, not as another error.
-    advice: bool,
+    /// `None` for an error; a warning; advice for a related place (not another error).
+    severity: Option<miette::Severity>,
 }
 
 impl fmt::Display for Report {
@@ -27,14 +28,15 @@ impl std::error::Error for Report {}
 
 impl miette::Diagnostic for Report {
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.src)
+        self.src.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
 
     fn severity(&self) -> Option<miette::Severity> {
-        self.advice.then_some(miette::Severity::Advice)
+        self.severity
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.src.as_ref()?;
         Some(Box::new(self.labels.iter().cloned()))
     }
 
@@ -74,46 +76,49 @@ fn span(text: &str, line: usize, col: usize) -> SourceSpan {
     SourceSpan::new(offset.min(text.len()).into(), 0)
 }
 
-fn report(d: &Diagnostic, sources: &[(String, String)]) -> Report {
-    let text = sources
+/// The text of `file`, if it was read.
+fn source<'a>(sources: &'a [(String, String)], file: &str) -> Option<&'a str> {
+    sources
         .iter()
-        .find(|(f, _)| *f == d.pos.file)
-        .map(|(_, t)| t.clone())
-        .unwrap_or_default();
-    let label = LabeledSpan::new_with_span(Some("here".into()), span(&text, d.pos.line, d.pos.col));
+        .find(|(f, _)| f == file)
+        .map(|(_, t)| t.as_str())
+}
+
+fn report(d: &Diagnostic, sources: &[(String, String)]) -> Report {
+    let text = source(sources, &d.pos.file);
+    let label = LabeledSpan::new_with_span(
+        Some("here".into()),
+        span(text.unwrap_or_default(), d.pos.line, d.pos.col),
+    );
     let related = d
         .related
         .iter()
         .map(|(pos, msg)| {
-            let t = sources
-                .iter()
-                .find(|(f, _)| *f == pos.file)
-                .map(|(_, t)| t.clone())
-                .unwrap_or_default();
+            let t = source(sources, &pos.file);
             Report {
                 message: format!("{pos}: {msg}"),
                 labels: vec![LabeledSpan::new_with_span(
                     Some(msg.clone()),
-                    span(&t, pos.line, pos.col),
+                    span(t.unwrap_or_default(), pos.line, pos.col),
                 )],
-                src: NamedSource::new(&pos.file, t),
+                src: t.map(|t| NamedSource::new(&pos.file, t.to_string())),
                 help: None,
                 related: Vec::new(),
-                advice: true,
+                severity: Some(miette::Severity::Advice),
             }
         })
         .collect();
     Report {
         message: format!("{}: {}", d.pos, d.message),
-        src: NamedSource::new(&d.pos.file, text),
+        src: text.map(|t| NamedSource::new(&d.pos.file, t.to_string())),
         labels: vec![label],
         help: d.hint.clone(),
         related,
-        advice: false,
+        severity: (!d.is_error()).then_some(miette::Severity::Warning),
     }
 }
 
-/// Every diagnostic, then a count.
+/// Every diagnostic, then a count of errors and of warnings.
 pub fn render(diags: &Diagnostics, style: Style) -> String {
     let theme = if style.color {
         GraphicalTheme::unicode()
@@ -133,10 +138,16 @@ pub fn render(diags: &Diagnostics, style: Style) -> String {
         out.push_str(&s);
         out.push('\n');
     }
-    let n = diags.items.len();
-    out.push_str(&format!(
-        "{n} problem{} found; nothing was sent to AWS.\n",
-        if n == 1 { "" } else { "s" }
-    ));
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let (errors, warnings) = (diags.error_count(), diags.warning_count());
+    let warned = format!("{warnings} warning{}", plural(warnings));
+    out.push_str(&match (errors, warnings) {
+        (0, w) if w > 0 => format!("{warned} found.\n"),
+        (e, 0) => format!("{e} problem{} found; nothing was sent to AWS.\n", plural(e)),
+        (e, _) => format!(
+            "{e} problem{} and {warned} found; nothing was sent to AWS.\n",
+            plural(e)
+        ),
+    });
     out
 }

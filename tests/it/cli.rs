@@ -21,6 +21,25 @@ fn run(args: &[&str], env: &[(&'static str, String)]) -> Output {
         .expect("run bandup-infra")
 }
 
+/// Run the binary in `dir`, with no AWS configuration at all.
+fn run_in(dir: &std::path::Path, args: &[&str], env: &[(&'static str, String)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bandup-infra"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .env_remove("BANDUP_ENV")
+        .env_remove("BANDUP_PROJECT")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run bandup-infra")
+}
+
 fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
@@ -241,5 +260,122 @@ fn an_environment_pinned_to_another_account_is_refused_before_any_read() {
         stderr(&malformed).contains("environments/malformed.yaml:2:13"),
         "{}",
         stderr(&malformed)
+    );
+}
+
+#[test]
+fn usage_errors_exit_one_never_the_changes_code() {
+    let o = run(&["plan", "--detailed-exitcode", "--no-such-flag"], &[]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--no-such-flag"), "{}", stderr(&o));
+    let help = run(&["--help"], &[]);
+    assert_eq!(code(&help), 0);
+}
+
+#[test]
+fn environment_names_are_checked_on_the_command_line_and_in_bandup_env() {
+    let o = run(&["validate", "--env", "../x"], &[]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("invalid value '../x' for '--env <ENV>'"),
+        "{err}"
+    );
+    assert!(
+        err.contains("lowercase letters (a-z), digits and '-', starting with a letter"),
+        "{err}"
+    );
+    let o = run(
+        &["plan", "--detailed-exitcode"],
+        &[("BANDUP_ENV", "Prod".into())],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("`Prod` contains `P`"), "{}", stderr(&o));
+}
+
+#[test]
+fn warnings_are_shown_but_validate_passes_and_other_commands_go_on() {
+    let dir = project_root().join("tests/fixtures/warnings");
+    let o = run_in(&dir, &["validate"], &[]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("is valid"), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("stacks/bandup.yaml:14:66: database or cache port open to the internet"),
+        "{err}"
+    );
+    assert!(err.ends_with("1 warning found.\n"), "{err}");
+    assert!(!err.contains("nothing was sent to AWS"), "{err}");
+
+    let graph = run_in(&dir, &["graph"], &[]);
+    assert_eq!(code(&graph), 0, "{}", stderr(&graph));
+    assert!(stdout(&graph).starts_with("digraph"), "{}", stdout(&graph));
+    assert!(stderr(&graph).contains("1 warning found."));
+}
+
+#[test]
+fn outside_any_project_the_error_lists_where_it_looked_and_how_to_point_at_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let below = dir.path().join("a/b");
+    std::fs::create_dir_all(&below).expect("mkdir");
+    let o = run_in(&below, &["plan", "--env", "dev"], &[]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("error: no bandup-infra project found"),
+        "{err}"
+    );
+    for tried in [
+        below.clone(),
+        dir.path().join("a"),
+        dir.path().to_path_buf(),
+    ] {
+        assert!(
+            err.contains(&format!("\n  {}\n", tried.display())),
+            "{tried:?}: {err}"
+        );
+    }
+    assert!(err.contains("cd into it"), "{err}");
+    assert!(
+        err.contains("--project DIR (or BANDUP_PROJECT=DIR)"),
+        "{err}"
+    );
+    assert!(err.contains("Nothing was sent to AWS."), "{err}");
+}
+
+#[test]
+fn commands_find_the_project_from_a_folder_below_it() {
+    let o = run_in(
+        &project_root().join("docs"),
+        &["validate", "--env", "dev"],
+        &[],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("valid for environment `dev`: 16 resources"));
+}
+
+#[test]
+fn project_points_at_the_project_from_anywhere() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = project_root().display().to_string();
+    let o = run_in(
+        dir.path(),
+        &["validate", "--env", "dev", "--project", &root],
+        &[],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run_in(
+        dir.path(),
+        &["validate", "--env", "prod"],
+        &[("BANDUP_PROJECT", root)],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("valid for environment `prod`"));
+    let o = run_in(dir.path(), &["validate", "--project", "."], &[]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("--project .: not a bandup-infra project"),
+        "{}",
+        stderr(&o)
     );
 }

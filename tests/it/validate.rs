@@ -1,7 +1,7 @@
 //! Stack validation: one fixture per class of error, each asserting the message, the
 //! file:line:col and the hint. No AWS call is involved.
 
-use bandup_infra::config::{load, Diagnostic, LoadOptions};
+use bandup_infra::config::{load, Diagnostic, LoadOptions, Severity};
 use bandup_infra::graph::builder;
 use std::path::PathBuf;
 
@@ -325,4 +325,405 @@ fn environment_files_are_checked_like_stacks() {
         .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
         .collect();
     assert_eq!(got, want);
+}
+
+#[test]
+fn security_group_ports_must_be_tcp_or_udp_ports() {
+    let d = only(
+        "sg_port_out_of_range",
+        "15:20",
+        "a rule in `sg` ingress has to_port 80800, which is not a tcp port",
+    );
+    assert_eq!(hint(&d), "tcp ports run from 0 to 65535");
+}
+
+#[test]
+fn security_group_port_ranges_must_not_run_backwards() {
+    let d = only(
+        "sg_ports_reversed",
+        "12:11",
+        "a rule in `sg` ingress has from_port 8090 above to_port 8080",
+    );
+    assert!(hint(&d).contains("both from 0 to 65535"), "{}", hint(&d));
+    assert!(hint(&d).ends_with("did you mean from_port: 8080, to_port: 8090?"));
+}
+
+#[test]
+fn icmp_rules_take_an_icmp_type_and_code() {
+    let d = only(
+        "sg_icmp_out_of_range",
+        "13:40",
+        "a rule in `sg` ingress has from_port 300, which is not an ICMP type",
+    );
+    assert!(
+        hint(&d).starts_with("for icmp, from_port is the ICMP type and to_port the ICMP code, each from 0 to 255, or -1"),
+        "{}",
+        hint(&d)
+    );
+}
+
+#[test]
+fn vpc_blocks_larger_than_a_16_are_refused() {
+    let d = only(
+        "vpc_cidr_too_large",
+        "6:19",
+        "VPC `vpc` has cidr_block 10.0.0.0/8, larger than AWS allows: the prefix length must be /16 to /28",
+    );
+    assert_eq!(
+        hint(&d),
+        "use a block from /16 (65,536 addresses) to /28 (16 addresses), for example 10.0.0.0/16"
+    );
+}
+
+#[test]
+fn subnet_blocks_smaller_than_a_28_are_refused() {
+    let d = only(
+        "subnet_cidr_too_small",
+        "12:19",
+        "subnet `subnet` has cidr_block 10.0.0.0/30, smaller than AWS allows: the prefix length must be /16 to /28",
+    );
+    assert_eq!(
+        hint(&d),
+        "use a block from /16 (65,536 addresses) to /28 (16 addresses), for example 10.0.1.0/24"
+    );
+}
+
+#[test]
+fn environment_names_outside_the_rule_are_refused_before_any_file_is_read() {
+    let registry = bandup_infra::aws::offline_registry();
+    let opts = LoadOptions {
+        root: fixtures().join("envs"),
+        env: Some("../stacks/bandup".into()),
+        stack: None,
+    };
+    let (_, diags) = load(&opts, &registry);
+    assert!(diags.sources.is_empty(), "no file was read");
+    assert_eq!(diags.items.len(), 1, "{:#?}", diags.items);
+    let d = &diags.items[0];
+    assert_eq!(d.pos.to_string(), "--env:1:1");
+    assert_eq!(
+        d.message,
+        format!(
+            "invalid environment: `../stacks/bandup` contains `.`: {}",
+            bandup_infra::config::ENV_NAME_RULE
+        )
+    );
+    assert_eq!(hint(d), "environments: dev, staging");
+}
+
+#[test]
+fn the_environment_written_in_the_file_follows_the_name_rule() {
+    let all = problems_in(LoadOptions {
+        root: fixtures().join("env_name"),
+        env: Some("qa".into()),
+        stack: None,
+    });
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0].pos.to_string(), "environments/qa.yaml:1:14");
+    assert!(
+        all[0]
+            .message
+            .starts_with("invalid `environment`: `QA` contains `Q`: an environment name is 1 to 24 lowercase letters"),
+        "{}",
+        all[0].message
+    );
+    assert_eq!(hint(&all[0]), "write `environment: qa`");
+}
+
+#[test]
+fn diagnostics_outside_any_file_render_without_a_snippet() {
+    let registry = bandup_infra::aws::offline_registry();
+    let opts = LoadOptions {
+        root: fixtures().join("envs"),
+        env: Some("Dev".into()),
+        stack: None,
+    };
+    let (_, diags) = load(&opts, &registry);
+    let text = bandup_infra::ui::diagnostics::render(&diags, bandup_infra::ui::Style::plain());
+    assert!(
+        text.contains("--env:1:1: invalid environment: `Dev` contains `D`"),
+        "{text}"
+    );
+    assert!(text.contains("help: environments: dev, staging"), "{text}");
+    assert!(!text.contains('╭'), "no snippet: {text}");
+}
+
+#[test]
+fn a_wrong_typed_parameter_is_reported_once_not_at_every_use() {
+    let d = only(
+        "poisoned_parameter",
+        "5:14",
+        "parameter `zones`: expected a list, found a string",
+    );
+    assert_eq!(
+        hint(&d),
+        "parameter `zones` has type list: for example [eu-west-2a, eu-west-2b]"
+    );
+}
+
+#[test]
+fn files_over_the_size_limit_are_refused_before_parsing() {
+    let limit = bandup_infra::config::yaml::limits::FILE_BYTES as usize;
+    let mut yaml = String::from("stack: t\nresources:\n");
+    let mut i = 0;
+    while yaml.len() <= limit {
+        yaml.push_str(&format!(
+            "  vpc_{i}:\n    type: aws_vpc\n    properties:\n      cidr_block: 10.{}.0.0/16\n",
+            i % 256
+        ));
+        i += 1;
+    }
+    let project = crate::support::Project::with_stack(&yaml);
+    let registry = bandup_infra::aws::offline_registry();
+    let (_, diags) = load(
+        &LoadOptions {
+            root: project.root().to_path_buf(),
+            env: None,
+            stack: None,
+        },
+        &registry,
+    );
+    assert_eq!(diags.items.len(), 1, "{:#?}", diags.items);
+    let d = &diags.items[0];
+    assert_eq!(d.pos.to_string(), "stacks/bandup.yaml:1:1");
+    assert_eq!(
+        d.message,
+        format!(
+            "size limit exceeded: the file is {} bytes; at most 4194304 bytes (4 MiB) are read",
+            yaml.len()
+        )
+    );
+    assert!(hint(d).contains("docs/stack-format.md"), "{}", hint(d));
+}
+
+#[test]
+fn deep_nesting_is_reported_as_a_size_limit() {
+    let d = only(
+        "deep_nesting",
+        "38:65",
+        "size limit exceeded: lists and mappings are nested 33 deep; at most 32 levels are read",
+    );
+    assert!(hint(&d).contains("docs/stack-format.md"), "{}", hint(&d));
+}
+
+#[test]
+fn alias_bombs_are_reported_as_a_size_limit() {
+    let d = only(
+        "alias_bomb",
+        "9:33",
+        "size limit exceeded: aliases expand to more than 250000 parser events",
+    );
+    assert!(
+        hint(&d).contains("instead of nesting aliases"),
+        "{}",
+        hint(&d)
+    );
+}
+
+#[test]
+fn a_stack_of_2000_resources_is_within_the_limits() {
+    let mut yaml = String::from(
+        "stack: big\nresources:\n  vpc:\n    type: aws_vpc\n    properties:\n      cidr_block: 10.0.0.0/16\n",
+    );
+    for i in 0..200 {
+        yaml.push_str(&format!(
+            "  subnet_{i}:\n    type: aws_subnet\n    description: subnet {i} of 200\n    properties:\n      vpc_id: ${{vpc.id}}\n      availability_zone: eu-west-2a\n      cidr_block: 10.0.{i}.0/24\n"
+        ));
+    }
+    for i in 0..1799 {
+        // Every group reuses the first one's HTTPS rule (one anchor, 1,798 aliases) and
+        // admits the group before it: a chain 1,799 deep, no cycle.
+        let https = match i {
+            0 => "&https { protocol: tcp, from_port: 443, to_port: 443, cidr: 10.0.0.0/16 }",
+            _ => "*https",
+        };
+        let source = match i {
+            0 => "cidr: 10.0.0.0/16".to_string(),
+            _ => format!("security_group_id: \"${{sg_{}.id}}\"", i - 1),
+        };
+        yaml.push_str(&format!(
+            "  sg_{i}:\n    type: aws_security_group\n    properties:\n      vpc_id: ${{vpc.id}}\n      description: group {i}\n      ingress:\n        - {https}\n        - {{ protocol: tcp, from_port: 8080, to_port: 8080, {source} }}\n"
+        ));
+    }
+    let project = crate::support::Project::with_stack(&yaml);
+    let all = problems_in(LoadOptions {
+        root: project.root().to_path_buf(),
+        env: None,
+        stack: None,
+    });
+    let first: Vec<String> = all.iter().take(3).map(|d| d.to_string()).collect();
+    assert!(all.is_empty(), "{} problems, first: {first:#?}", all.len());
+}
+
+/// (position, message, hint, related position) of each problem.
+fn described(all: &[Diagnostic]) -> Vec<(String, String, String, String)> {
+    all.iter()
+        .map(|d| {
+            (
+                d.pos.to_string(),
+                d.message.clone(),
+                hint(d).to_string(),
+                d.related
+                    .iter()
+                    .map(|(p, m)| format!("{p} {m}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })
+        .collect()
+}
+
+fn duplicate(at: &str, key: &str, first: &str) -> (String, String, String, String) {
+    (
+        at.to_string(),
+        format!("duplicate key `{key}`: a YAML mapping may hold each key once"),
+        format!("keep one `{key}`: remove the other, or rename it if another key was meant"),
+        format!("{first} first written here"),
+    )
+}
+
+#[test]
+fn duplicate_keys_are_refused_in_every_mapping_of_a_stack() {
+    let f = "invalid/duplicate_keys.yaml";
+    let at = |lc: &str| format!("{f}:{lc}");
+    assert_eq!(
+        described(&problems("duplicate_keys")),
+        [
+            duplicate(&at("4:3"), "port", &at("3:3")),
+            duplicate(&at("7:3"), "team", &at("6:3")),
+            duplicate(&at("13:7"), "cidr_block", &at("12:7")),
+            duplicate(&at("19:77"), "cidr", &at("19:58")),
+            duplicate(&at("20:1"), "stack", &at("1:1")),
+        ]
+    );
+}
+
+#[test]
+fn duplicate_keys_are_refused_in_environment_files() {
+    let all = problems_in(LoadOptions {
+        root: fixtures().join("env_duplicates"),
+        env: Some("qa".into()),
+        stack: None,
+    });
+    let f = "environments/qa.yaml";
+    assert_eq!(
+        described(&all),
+        [
+            duplicate(
+                &format!("{f}:5:5"),
+                "enable_dns_hostnames",
+                &format!("{f}:4:5")
+            ),
+            duplicate(&format!("{f}:6:1"), "region", &format!("{f}:1:1")),
+        ]
+    );
+}
+
+#[test]
+fn a_key_overriding_a_merged_one_is_not_a_duplicate() {
+    let project = crate::support::Project::with_stack(
+        "stack: t\nresources:\n  vpc:\n    type: aws_vpc\n    properties: &vpc\n      cidr_block: 10.0.0.0/16\n      enable_dns_hostnames: true\n  other_vpc:\n    type: aws_vpc\n    properties:\n      <<: *vpc\n      cidr_block: 10.1.0.0/16\n",
+    );
+    let all = problems_in(LoadOptions {
+        root: project.root().to_path_buf(),
+        env: None,
+        stack: None,
+    });
+    assert!(all.is_empty(), "{all:#?}");
+}
+
+#[test]
+fn a_database_port_open_to_the_internet_is_a_warning() {
+    let d = only(
+        "database_open_to_internet",
+        "14:66",
+        "database or cache port open to the internet: `db_sg` admits 0.0.0.0/0 on port 5432, which includes 5432 (PostgreSQL)",
+    );
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(
+        hint(&d),
+        "admit only the clients' security group instead of a CIDR, e.g. `security_group_id: ${app_sg.id}`"
+    );
+}
+
+#[test]
+fn all_traffic_open_to_the_internet_warns_about_every_data_port() {
+    let d = only(
+        "all_traffic_open_to_internet",
+        "13:17",
+        "`sg` admits 0.0.0.0/0 on every port, which include 1433 (SQL Server), 1521 (Oracle), 3306 (MySQL/Aurora), 5432 (PostgreSQL), 6379 (Redis), 11211 (Memcached), 27017 (MongoDB)",
+    );
+    assert_eq!(d.severity, Severity::Warning);
+}
+
+#[test]
+fn warnings_are_counted_apart_from_errors() {
+    let mut items = problems("database_open_to_internet");
+    let text = |items: &[Diagnostic]| {
+        let diags = bandup_infra::config::Diagnostics {
+            items: items.to_vec(),
+            sources: Vec::new(),
+        };
+        bandup_infra::ui::diagnostics::render(&diags, bandup_infra::ui::Style::plain())
+    };
+    let warned = text(&items);
+    assert!(warned.contains("⚠"), "{warned}");
+    assert!(warned.ends_with("\n1 warning found.\n"), "{warned}");
+    items.extend(problems("invalid_cidr"));
+    let both = text(&items);
+    assert!(
+        both.ends_with("\n1 problem and 1 warning found; nothing was sent to AWS.\n"),
+        "{both}"
+    );
+}
+
+#[test]
+fn environments_whose_vpc_ranges_overlap_get_a_warning() {
+    let all = problems_in(LoadOptions {
+        root: fixtures().join("env_overlap"),
+        env: Some("qa".into()),
+        stack: None,
+    });
+    assert_eq!(all.len(), 1, "{all:#?}");
+    let d = &all[0];
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(d.pos.to_string(), "environments/qa.yaml:3:13");
+    assert_eq!(
+        d.message,
+        "VPC `vpc` (10.1.0.0/16) overlaps VPC `vpc` of environment `uat` (10.1.128.0/17)"
+    );
+    assert!(hint(d).starts_with("environments whose ranges overlap can never be peered"));
+    assert_eq!(
+        d.related,
+        [(
+            bandup_infra::config::Pos::new("environments/uat.yaml", 4, 13),
+            "environment `uat` uses 10.1.128.0/17 here".to_string()
+        )]
+    );
+}
+
+#[test]
+fn the_staging_example_is_valid_for_the_project_stack_without_warnings() {
+    let project = crate::support::Project::copy();
+    std::fs::copy(
+        crate::support::project_root().join("examples/environments/staging.yaml"),
+        project.root().join("environments/staging.yaml"),
+    )
+    .expect("copy the example");
+    let all = problems_in(LoadOptions {
+        root: project.root().to_path_buf(),
+        env: Some("staging".into()),
+        stack: None,
+    });
+    assert!(all.is_empty(), "{all:#?}");
+}
+
+#[test]
+fn the_minimal_example_is_a_valid_project_without_warnings() {
+    let all = problems_in(LoadOptions {
+        root: crate::support::project_root().join("examples/minimal"),
+        env: Some("sandbox".into()),
+        stack: None,
+    });
+    assert!(all.is_empty(), "{all:#?}");
 }
