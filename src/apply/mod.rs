@@ -276,6 +276,8 @@ async fn create(
         if !error.ambiguous && !error.is_conflict() {
             return Err(error);
         }
+        // Give AWS a moment to show what it may have made (its reads lag its writes).
+        backoff(attempt).await;
         // Reading may fail too (the same outage): then the create's own error is the news.
         if let Ok(Some(found)) = adoptable(provider, scope, addr, props).await {
             note(format!(
@@ -288,7 +290,6 @@ async fn create(
             return Err(error);
         }
         note(format!("{error}; it does not exist: trying again"));
-        backoff(attempt).await;
         attempt += 1;
     }
 }

@@ -176,7 +176,7 @@ pub async fn plan(
         run: new_run_id(),
     };
     let discovered = discover(registry, &scope, reporter).await?;
-    let usage = usage(&discovered);
+    let in_use = InUse::of(&discovered);
     let mut live: BTreeMap<Addr, Vec<(String, Live)>> = BTreeMap::new();
     for (type_name, l) in discovered {
         live.entry(l.addr.clone()).or_default().push((type_name, l));
@@ -211,7 +211,7 @@ pub async fn plan(
             extra.push((t, l, Vec::new(), false, why));
         }
         let copies = same.into_iter().map(|(_, l)| l).collect();
-        let (found, dupes) = keep_one(provider, &preview, copies, &usage);
+        let (found, dupes) = keep_one(provider, &preview, copies, &in_use);
         if let (Some(kept), Some((first, _)), Mode::Normal, true) =
             (&found, dupes.first(), mode, res.protect)
         {
@@ -331,95 +331,155 @@ pub async fn plan(
     })
 }
 
-/// How much each live resource is in use: how many other live resources rely on it,
-/// directly or through others (the subnets, tables and gateways inside a VPC), plus those
-/// it holds itself (the subnets a route table is associated with). Copies of one address
-/// never count for each other.
-fn usage(all: &[(String, Live)]) -> BTreeMap<String, usize> {
-    let addr_of: BTreeMap<&str, &Addr> =
-        all.iter().map(|(_, l)| (l.id.as_str(), &l.addr)).collect();
-    let mut referrers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (_, l) in all {
-        for t in &l.refs {
-            if addr_of.contains_key(t.as_str()) && t != &l.id {
-                referrers
-                    .entry(t.as_str())
-                    .or_default()
-                    .insert(l.id.as_str());
+/// How much each live resource is in use, to choose among copies of one address.
+#[derive(Default)]
+struct InUse {
+    /// How many other live resources rely on it, directly or through others (the
+    /// subnets, tables and gateways inside a VPC), plus those it holds itself (the
+    /// subnets a route table is associated with). Copies of one address never count for
+    /// each other.
+    relied: BTreeMap<String, usize>,
+    /// The group of live resources linked to it by references (a whole network that one
+    /// run built): how many, and when the oldest was created. When copies are otherwise
+    /// alike, choosing the one from the larger (then older) group for every address keeps
+    /// the choices consistent, so nothing is left pointing at a copy that goes.
+    group: BTreeMap<String, (usize, Option<u64>)>,
+}
+
+impl InUse {
+    fn of(all: &[(String, Live)]) -> InUse {
+        let addr_of: BTreeMap<&str, &Addr> =
+            all.iter().map(|(_, l)| (l.id.as_str(), &l.addr)).collect();
+        let mut referrers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        // Groups: union-find over the links.
+        let mut parent: BTreeMap<&str, &str> = addr_of.keys().map(|id| (*id, *id)).collect();
+        fn root<'a>(parent: &BTreeMap<&'a str, &'a str>, mut id: &'a str) -> &'a str {
+            while let Some(p) = parent.get(id).filter(|p| **p != id) {
+                id = p;
             }
+            id
         }
-    }
-    let mut out = BTreeMap::new();
-    for (_, l) in all {
-        let mut seen: BTreeSet<&str> = BTreeSet::new();
-        let mut todo: Vec<&str> = vec![l.id.as_str()];
-        while let Some(id) = todo.pop() {
-            for r in referrers.get(id).into_iter().flatten() {
-                if addr_of.get(r) != Some(&&l.addr) && seen.insert(r) {
-                    todo.push(r);
+        for (_, l) in all {
+            for t in &l.refs {
+                if addr_of.contains_key(t.as_str()) && t != &l.id {
+                    referrers
+                        .entry(t.as_str())
+                        .or_default()
+                        .insert(l.id.as_str());
+                    let (a, b) = (root(&parent, &l.id), root(&parent, t));
+                    if a != b {
+                        parent.insert(a, b);
+                    }
                 }
             }
         }
-        let holds = l
-            .refs
-            .iter()
-            .filter(|t| addr_of.get(t.as_str()).is_some_and(|a| **a != l.addr))
-            .filter(|t| !seen.contains(t.as_str()))
-            .count();
-        out.insert(l.id.clone(), seen.len() + holds);
+        let mut groups: BTreeMap<&str, (usize, Option<u64>)> = BTreeMap::new();
+        for (_, l) in all {
+            let g = groups.entry(root(&parent, &l.id)).or_insert((0, l.created));
+            g.0 += 1;
+            g.1 = g.1.min(l.created);
+        }
+        let mut out = InUse::default();
+        for (_, l) in all {
+            let mut seen: BTreeSet<&str> = BTreeSet::new();
+            let mut todo: Vec<&str> = vec![l.id.as_str()];
+            while let Some(id) = todo.pop() {
+                for r in referrers.get(id).into_iter().flatten() {
+                    if addr_of.get(r) != Some(&&l.addr) && seen.insert(r) {
+                        todo.push(r);
+                    }
+                }
+            }
+            let holds = l
+                .refs
+                .iter()
+                .filter(|t| addr_of.get(t.as_str()).is_some_and(|a| **a != l.addr))
+                .filter(|t| !seen.contains(t.as_str()))
+                .count();
+            out.relied.insert(l.id.clone(), seen.len() + holds);
+            let group = groups
+                .get(root(&parent, &l.id))
+                .copied()
+                .unwrap_or((1, l.created));
+            out.group.insert(l.id.clone(), group);
+        }
+        out
     }
-    out
 }
 
 /// Of several live copies of one resource, the one to keep, and the others with why they
 /// go: the copy that matches the stack (no change forcing replacement), then the one in
-/// use, then the older one.
+/// use, then the one of the larger (then older) group of linked resources, then the older
+/// one.
 fn keep_one(
     provider: Option<&Arc<dyn crate::provider::Provider>>,
     preview: &Props,
     copies: Vec<Live>,
-    usage: &BTreeMap<String, usize>,
+    in_use: &InUse,
 ) -> (Option<Live>, Vec<(Live, String)>) {
     if copies.len() < 2 {
         return (copies.into_iter().next(), Vec::new());
     }
     let forcing =
         |l: &Live| provider.is_some_and(|p| p.diff(preview, l).iter().any(|c| c.forces_replace));
-    let mut ranked: Vec<(bool, usize, Live)> = copies
+    struct Ranked {
+        forcing: bool,
+        relied: usize,
+        group: (usize, Option<u64>),
+        live: Live,
+    }
+    let mut ranked: Vec<Ranked> = copies
         .into_iter()
-        .map(|l| (forcing(&l), usage.get(&l.id).copied().unwrap_or(0), l))
+        .map(|l| Ranked {
+            forcing: forcing(&l),
+            relied: in_use.relied.get(&l.id).copied().unwrap_or(0),
+            group: in_use.group.get(&l.id).copied().unwrap_or((1, l.created)),
+            live: l,
+        })
         .collect();
     // Untagged copies (no creation time) predate the tag: they are the older ones.
     ranked.sort_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then(b.1.cmp(&a.1))
-            .then(a.2.created.cmp(&b.2.created))
-            .then(a.2.id.cmp(&b.2.id))
+        a.forcing
+            .cmp(&b.forcing)
+            .then(b.relied.cmp(&a.relied))
+            .then(b.group.0.cmp(&a.group.0))
+            .then(a.group.1.cmp(&b.group.1))
+            .then(a.live.created.cmp(&b.live.created))
+            .then(a.live.id.cmp(&b.live.id))
     });
     let mut ranked = ranked.into_iter();
-    let Some((kept_forcing, kept_usage, kept)) = ranked.next() else {
+    let Some(kept) = ranked.next() else {
         return (None, Vec::new());
     };
     let others = ranked
-        .map(|(forcing, n, l)| {
-            let because = if forcing && !kept_forcing {
+        .map(|other| {
+            let because = if other.forcing && !kept.forcing {
                 "it matches the stack".to_string()
-            } else if kept_usage > n {
+            } else if kept.relied > other.relied {
                 format!(
-                    "it is in use ({kept_usage} other live resource{} rely on it, against {n})",
-                    if kept_usage == 1 { "" } else { "s" }
+                    "it is in use ({} other live resource{} rely on it, against {})",
+                    kept.relied,
+                    if kept.relied == 1 { "" } else { "s" },
+                    other.relied
                 )
+            } else if kept.group.0 > other.group.0 {
+                format!(
+                    "it belongs with the larger group of linked resources ({} against {})",
+                    kept.group.0, other.group.0
+                )
+            } else if kept.group.0 > 1 && kept.group.1 != other.group.1 {
+                "it belongs with the older group of linked resources".to_string()
             } else {
                 "it is the older copy".to_string()
             };
             let why = format!(
                 "a second live copy of `{}` (left by a lost answer or a concurrent run); {} is kept: {because}",
-                l.addr, kept.id
+                other.live.addr, kept.live.id
             );
-            (l, why)
+            (other.live, why)
         })
         .collect();
-    (Some(kept), others)
+    (Some(kept.live), others)
 }
 
 /// A new random id for a plan; its apply's client tokens derive from it.

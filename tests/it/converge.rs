@@ -243,6 +243,54 @@ async fn of_a_dependents_copies_the_one_that_matches_its_kept_parent_is_kept() {
 }
 
 #[tokio::test]
+async fn copies_left_by_two_runs_are_kept_together_from_one_run() {
+    // Two runs built the same four resources at once. Age alone would keep run A's
+    // `net` (older) and run B's `eip` (older), and neither `nat` could stay: each points
+    // at one copy that goes. Keeping one run's group whole replaces nothing.
+    let p = Project::with_stack(
+        "stack: t\nresources:\n  net: { type: fake_thing }\n  eip: { type: fake_thing }\n  nat: { type: fake_thing, properties: { inside: \"${net.id}\", using: \"${eip.id}\" } }\n  rt: { type: fake_thing, properties: { parent: \"${nat.id}\" } }\n",
+    );
+    let fake = Fake::new();
+    let registry = fake.registry();
+    let s = |v: &str| Value::Str(v.to_string());
+    let net_a = fake.plant(ENV, "net", &[], 10);
+    let eip_a = fake.plant(ENV, "eip", &[], 30);
+    let nat_a = fake.plant(
+        ENV,
+        "nat",
+        &[("inside", s(&net_a)), ("using", s(&eip_a))],
+        40,
+    );
+    fake.plant(ENV, "rt", &[("parent", s(&nat_a))], 50);
+    let net_b = fake.plant(ENV, "net", &[], 20);
+    let eip_b = fake.plant(ENV, "eip", &[], 5);
+    let nat_b = fake.plant(
+        ENV,
+        "nat",
+        &[("inside", s(&net_b)), ("using", s(&eip_b))],
+        25,
+    );
+    let rt_b = fake.plant(ENV, "rt", &[("parent", s(&nat_b))], 35);
+    let planned = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(planned.summary.replace, 0, "{:#?}", planned.resources);
+    assert_eq!((planned.summary.unchanged, planned.summary.destroy), (4, 4));
+    for (addr, id) in [
+        ("net", &net_b),
+        ("eip", &eip_b),
+        ("nat", &nat_b),
+        ("rt", &rt_b),
+    ] {
+        assert_eq!(
+            live_id(one(&planned, addr, Action::NoOp)),
+            id.as_str(),
+            "{addr}"
+        );
+    }
+    converge_plan(&planned, &registry).await;
+    assert_no_changes(&p, &registry).await;
+}
+
+#[tokio::test]
 async fn extra_copies_are_deleted_and_the_next_plan_is_empty() {
     let fake = Fake::new();
     let p = Project::with_stack(CHAIN);

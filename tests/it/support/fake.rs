@@ -26,6 +26,22 @@ pub static SCHEMA: Schema = Schema {
             ..Field::new("size", Kind::Int, "changes in place")
         },
         Field::new("parent", Kind::Str, "another thing's id"),
+        Field {
+            force_new: true,
+            ..Field::new(
+                "inside",
+                Kind::Str,
+                "another thing's id; changing it replaces",
+            )
+        },
+        Field {
+            force_new: true,
+            ..Field::new(
+                "using",
+                Kind::Str,
+                "another thing's id; changing it replaces",
+            )
+        },
     ],
     attributes: &["id"],
 };
@@ -189,11 +205,9 @@ impl Fake {
     }
 
     fn make(&self, addr: &Addr, id: String, props: &Props, created: u64) -> Live {
-        let refs = props
-            .get("parent")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .into_iter()
+        let refs = ["parent", "inside", "using"]
+            .iter()
+            .filter_map(|f| props.get(*f).and_then(Value::as_str).map(str::to_string))
             .collect();
         Live {
             addr: addr.clone(),
