@@ -164,15 +164,9 @@ async fn lost_answers_on_15_percent_of_changes_converge_for_several_seeds() {
         let proxy = Proxy::start(&moto.endpoint, seed);
         proxy.rule(
             Rule::mutating()
-                .fault(Fault::LoseAnswer)
-                .chance(0.10)
-                .times(8),
-        );
-        proxy.rule(
-            Rule::mutating()
-                .fault(Fault::LoseConnection)
-                .chance(0.05)
-                .times(4),
+                .faults(&[Fault::LoseAnswer, Fault::LoseConnection])
+                .chance(0.15)
+                .times(12),
         );
         let registry = registry_at(&proxy.endpoint).await;
         let first = plan_and_apply(&root, "dev", &registry, Mode::Normal).await;
@@ -564,4 +558,31 @@ fn sigterm_mid_apply_finishes_what_is_in_flight_and_reports() {
     assert!(out.contains("operations not started"), "{out}");
     drop(proxy);
     cli_converges(&moto, &rt);
+}
+
+#[tokio::test]
+async fn lost_answers_during_destroy_converge_with_one_more_destroy() {
+    let moto = Moto::start();
+    let root = project_root();
+    let clean = registry_at(&moto.endpoint).await;
+    assert!(failures(&plan_and_apply(&root, "dev", &clean, Mode::Normal).await).is_empty());
+    let proxy = Proxy::start(&moto.endpoint, 51);
+    proxy.rule(
+        Rule::mutating()
+            .faults(&[Fault::LoseAnswer, Fault::LoseConnection])
+            .chance(0.15)
+            .times(12),
+    );
+    let registry = registry_at(&proxy.endpoint).await;
+    let destroy = Mode::Destroy { force: false };
+    let first = plan_and_apply(&root, "dev", &registry, destroy).await;
+    eprintln!(
+        "{} faults, first destroy: {:?}",
+        proxy.faults().len(),
+        failures(&first)
+    );
+    assert!(!proxy.faults().is_empty());
+    let again = plan_and_apply(&root, "dev", &clean, destroy).await;
+    assert!(failures(&again).is_empty(), "{:#?}", failures(&again));
+    assert!(copies(&clean, "dev").await.is_empty());
 }

@@ -10,7 +10,7 @@
 //! ```ignore
 //! let proxy = Proxy::start(&moto.endpoint, 7);
 //! proxy.rule(Rule::on("CreateVpc").fault(Fault::LoseAnswer).times(1));
-//! proxy.rule(Rule::mutating().fault(Fault::LoseAnswer).chance(0.15).times(10));
+//! proxy.rule(Rule::mutating().faults(&[Fault::LoseAnswer, Fault::LoseConnection]).chance(0.15).times(10));
 //! // point AWS_ENDPOINT_URL (or the SDK config) at proxy.endpoint
 //! ```
 
@@ -66,7 +66,8 @@ enum Target {
 #[derive(Clone, Debug)]
 pub struct Rule {
     target: Target,
-    fault: Fault,
+    /// One of these, drawn at random, each time the rule applies.
+    faults: Vec<Fault>,
     chance: f64,
     /// At most this many more faults from this rule.
     left: usize,
@@ -86,14 +87,20 @@ impl Rule {
     fn new(target: Target) -> Rule {
         Rule {
             target,
-            fault: Fault::ServerError,
+            faults: vec![Fault::ServerError],
             chance: 1.0,
             left: 1,
         }
     }
 
     pub fn fault(mut self, f: Fault) -> Rule {
-        self.fault = f;
+        self.faults = vec![f];
+        self
+    }
+
+    /// One of `fs`, drawn at random each time the rule applies.
+    pub fn faults(mut self, fs: &[Fault]) -> Rule {
+        self.faults = fs.to_vec();
         self
     }
 
@@ -363,7 +370,7 @@ fn pick(state: &Mutex<State>, op: &str) -> Option<Fault> {
         }
         if r.chance >= 1.0 || rng.f64() < r.chance {
             r.left -= 1;
-            return Some(r.fault);
+            return r.faults.get(rng.usize(..r.faults.len())).copied();
         }
     }
     None
