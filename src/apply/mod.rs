@@ -326,7 +326,7 @@ async fn finish(
             return Err(error);
         }
         let again = provider
-            .find(scope, &live.addr)
+            .read(scope, Some(&live.addr))
             .await
             .ok()
             .and_then(|copies| copies.into_iter().find(|c| c.id == live.id));
@@ -353,7 +353,7 @@ async fn adoptable(
     props: &Props,
 ) -> Result<Option<Live>, ProviderError> {
     let mut copies: Vec<Live> = provider
-        .find(scope, addr)
+        .read(scope, Some(addr))
         .await?
         .into_iter()
         .filter(|l| &l.addr == addr)

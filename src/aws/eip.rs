@@ -22,14 +22,20 @@ impl Eip {
     pub fn new(c: &Clients) -> Self {
         Eip { ec2: c.ec2.clone() }
     }
+}
 
-    /// What `scope` owns (only `addr`'s copies, if given).
-    async fn list(&self, scope: &Scope, addr: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
+#[async_trait]
+impl Provider for Eip {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
         // DescribeAddresses is not paginated: one call returns every address.
         let out = self
             .ec2
             .describe_addresses()
-            .set_filters(Some(owner_filters(scope, addr)))
+            .set_filters(Some(owner_filters(scope, only)))
             .send()
             .await
             .map_err(|e| aws_error("DescribeAddresses", e))?;
@@ -46,21 +52,6 @@ impl Eip {
                 )
             })
             .collect())
-    }
-}
-
-#[async_trait]
-impl Provider for Eip {
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
-
-    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
-        self.list(scope, None).await
-    }
-
-    async fn find(&self, scope: &Scope, addr: &Addr) -> Result<Vec<Live>, ProviderError> {
-        self.list(scope, Some(addr)).await
     }
 
     async fn create(

@@ -27,37 +27,6 @@ impl InternetGateway {
         InternetGateway { ec2: c.ec2.clone() }
     }
 
-    /// What `scope` owns (only `addr`'s copies, if given), in one paginated describe.
-    async fn list(&self, scope: &Scope, addr: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
-        let igws: Vec<_> = self
-            .ec2
-            .describe_internet_gateways()
-            .set_filters(Some(owner_filters(scope, addr)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| aws_error("DescribeInternetGateways", e))?;
-        Ok(igws
-            .into_iter()
-            .filter_map(|g| {
-                let (addr, created) = owned(scope, g.tags())?;
-                let id = g.internet_gateway_id()?;
-                let vpc = g
-                    .attachments()
-                    .iter()
-                    .find_map(|a| a.vpc_id())
-                    .map(str::to_string);
-                let props = Props::from([(
-                    "vpc_id".to_string(),
-                    vpc.clone().map(Value::Str).unwrap_or(Value::Null),
-                )]);
-                Some(live(addr, id, props, vpc.into_iter().collect(), &[]).created_at(created))
-            })
-            .collect())
-    }
-
     async fn attach(&self, id: &str, vpc: &str) -> Result<(), ProviderError> {
         self.ec2
             .attach_internet_gateway()
@@ -97,12 +66,34 @@ impl Provider for InternetGateway {
         &SCHEMA
     }
 
-    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
-        self.list(scope, None).await
-    }
-
-    async fn find(&self, scope: &Scope, addr: &Addr) -> Result<Vec<Live>, ProviderError> {
-        self.list(scope, Some(addr)).await
+    async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
+        let igws: Vec<_> = self
+            .ec2
+            .describe_internet_gateways()
+            .set_filters(Some(owner_filters(scope, only)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| aws_error("DescribeInternetGateways", e))?;
+        Ok(igws
+            .into_iter()
+            .filter_map(|g| {
+                let (addr, created) = owned(scope, g.tags())?;
+                let id = g.internet_gateway_id()?;
+                let vpc = g
+                    .attachments()
+                    .iter()
+                    .find_map(|a| a.vpc_id())
+                    .map(str::to_string);
+                let props = Props::from([(
+                    "vpc_id".to_string(),
+                    vpc.clone().map(Value::Str).unwrap_or(Value::Null),
+                )]);
+                Some(live(addr, id, props, vpc.into_iter().collect(), &[]).created_at(created))
+            })
+            .collect())
     }
 
     async fn create(

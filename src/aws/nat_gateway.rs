@@ -49,15 +49,31 @@ impl NatGateway {
         NatGateway { ec2: c.ec2.clone() }
     }
 
-    /// What `scope` owns (only `addr`'s copies, if given), in one paginated describe.
-    async fn list(&self, scope: &Scope, addr: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
+    async fn wait_available(&self, id: &str) -> Result<(), ProviderError> {
+        self.ec2
+            .wait_until_nat_gateway_available()
+            .nat_gateway_ids(id)
+            .wait(TIMEOUT)
+            .await
+            .map_err(|e| ProviderError::new("wait for NAT gateway available", e.to_string()))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Provider for NatGateway {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
         // Deleted gateways stay visible for about an hour: only live states count.
         let state = Filter::builder()
             .name("state")
             .values("pending")
             .values("available")
             .build();
-        let mut filters = owner_filters(scope, addr);
+        let mut filters = owner_filters(scope, only);
         filters.push(state);
         let nats: Vec<_> = self
             .ec2
@@ -89,31 +105,6 @@ impl NatGateway {
                 Some(live(addr, id, props, vec![subnet, alloc], &[]).created_at(created))
             })
             .collect())
-    }
-
-    async fn wait_available(&self, id: &str) -> Result<(), ProviderError> {
-        self.ec2
-            .wait_until_nat_gateway_available()
-            .nat_gateway_ids(id)
-            .wait(TIMEOUT)
-            .await
-            .map_err(|e| ProviderError::new("wait for NAT gateway available", e.to_string()))?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Provider for NatGateway {
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
-
-    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
-        self.list(scope, None).await
-    }
-
-    async fn find(&self, scope: &Scope, addr: &Addr) -> Result<Vec<Live>, ProviderError> {
-        self.list(scope, Some(addr)).await
     }
 
     async fn create(

@@ -67,82 +67,6 @@ impl RouteTable {
         RouteTable { ec2: c.ec2.clone() }
     }
 
-    /// What `scope` owns (only `addr`'s copies, if given), in one paginated describe.
-    async fn list(&self, scope: &Scope, addr: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
-        let tables: Vec<_> = self
-            .ec2
-            .describe_route_tables()
-            .set_filters(Some(owner_filters(scope, addr)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| aws_error("DescribeRouteTables", e))?;
-        Ok(tables
-            .into_iter()
-            .filter_map(|t| {
-                let (addr, created) = owned(scope, t.tags())?;
-                let id = t.route_table_id()?;
-                let vpc = t.vpc_id().unwrap_or_default().to_string();
-                let mut refs = vec![vpc.clone()];
-                let mut targets: Vec<&str> = Vec::new();
-                let routes: Vec<Value> = t
-                    .routes()
-                    .iter()
-                    .filter(|r| r.origin() == Some(&RouteOrigin::CreateRoute))
-                    .filter_map(|r| {
-                        let mut m = BTreeMap::new();
-                        m.insert(
-                            "destination_cidr_block".to_string(),
-                            Value::Str(r.destination_cidr_block()?.to_string()),
-                        );
-                        if let Some(g) = r.gateway_id().filter(|g| *g != "local") {
-                            m.insert("gateway_id".to_string(), Value::Str(g.to_string()));
-                        }
-                        if let Some(n) = r.nat_gateway_id() {
-                            m.insert("nat_gateway_id".to_string(), Value::Str(n.to_string()));
-                        }
-                        // The table uses its routes' targets: it goes before them.
-                        targets.extend(r.gateway_id().filter(|g| *g != "local"));
-                        targets.extend(r.nat_gateway_id());
-                        Some(Value::Map(m))
-                    })
-                    .collect();
-                let mut assoc = BTreeMap::new();
-                for a in t.associations() {
-                    if let (Some(s), Some(aid), false) = (
-                        a.subnet_id(),
-                        a.route_table_association_id(),
-                        a.main().unwrap_or(false),
-                    ) {
-                        assoc.insert(s.to_string(), Value::Str(aid.to_string()));
-                    }
-                }
-                refs.extend(assoc.keys().cloned());
-                refs.extend(targets.into_iter().map(str::to_string));
-                let props = Props::from([
-                    ("vpc_id".to_string(), Value::Str(vpc)),
-                    ("routes".to_string(), Value::List(routes)),
-                    (
-                        "subnet_ids".to_string(),
-                        Value::List(assoc.keys().map(|s| Value::Str(s.clone())).collect()),
-                    ),
-                ]);
-                Some(
-                    live(
-                        addr,
-                        id,
-                        props,
-                        refs,
-                        &[("associations", Value::Map(assoc))],
-                    )
-                    .created_at(created),
-                )
-            })
-            .collect())
-    }
-
     async fn add_route(&self, id: &str, route: &Value, replace: bool) -> Result<(), ProviderError> {
         let m = route.as_map().cloned().unwrap_or_default();
         let get = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
@@ -280,6 +204,81 @@ impl Provider for RouteTable {
         &SCHEMA
     }
 
+    async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
+        let tables: Vec<_> = self
+            .ec2
+            .describe_route_tables()
+            .set_filters(Some(owner_filters(scope, only)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| aws_error("DescribeRouteTables", e))?;
+        Ok(tables
+            .into_iter()
+            .filter_map(|t| {
+                let (addr, created) = owned(scope, t.tags())?;
+                let id = t.route_table_id()?;
+                let vpc = t.vpc_id().unwrap_or_default().to_string();
+                let mut refs = vec![vpc.clone()];
+                let mut targets: Vec<&str> = Vec::new();
+                let routes: Vec<Value> = t
+                    .routes()
+                    .iter()
+                    .filter(|r| r.origin() == Some(&RouteOrigin::CreateRoute))
+                    .filter_map(|r| {
+                        let mut m = BTreeMap::new();
+                        m.insert(
+                            "destination_cidr_block".to_string(),
+                            Value::Str(r.destination_cidr_block()?.to_string()),
+                        );
+                        if let Some(g) = r.gateway_id().filter(|g| *g != "local") {
+                            m.insert("gateway_id".to_string(), Value::Str(g.to_string()));
+                        }
+                        if let Some(n) = r.nat_gateway_id() {
+                            m.insert("nat_gateway_id".to_string(), Value::Str(n.to_string()));
+                        }
+                        // The table uses its routes' targets: it goes before them.
+                        targets.extend(r.gateway_id().filter(|g| *g != "local"));
+                        targets.extend(r.nat_gateway_id());
+                        Some(Value::Map(m))
+                    })
+                    .collect();
+                let mut assoc = BTreeMap::new();
+                for a in t.associations() {
+                    if let (Some(s), Some(aid), false) = (
+                        a.subnet_id(),
+                        a.route_table_association_id(),
+                        a.main().unwrap_or(false),
+                    ) {
+                        assoc.insert(s.to_string(), Value::Str(aid.to_string()));
+                    }
+                }
+                refs.extend(assoc.keys().cloned());
+                refs.extend(targets.into_iter().map(str::to_string));
+                let props = Props::from([
+                    ("vpc_id".to_string(), Value::Str(vpc)),
+                    ("routes".to_string(), Value::List(routes)),
+                    (
+                        "subnet_ids".to_string(),
+                        Value::List(assoc.keys().map(|s| Value::Str(s.clone())).collect()),
+                    ),
+                ]);
+                Some(
+                    live(
+                        addr,
+                        id,
+                        props,
+                        refs,
+                        &[("associations", Value::Map(assoc))],
+                    )
+                    .created_at(created),
+                )
+            })
+            .collect())
+    }
+
     fn check(&self, r: &Resource, _stack: &Stack) -> Vec<Diagnostic> {
         let routes = r
             .props
@@ -313,14 +312,6 @@ impl Provider for RouteTable {
             }
         }
         out
-    }
-
-    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
-        self.list(scope, None).await
-    }
-
-    async fn find(&self, scope: &Scope, addr: &Addr) -> Result<Vec<Live>, ProviderError> {
-        self.list(scope, Some(addr)).await
     }
 
     async fn create(

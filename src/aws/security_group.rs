@@ -77,46 +77,6 @@ impl SecurityGroup {
         SecurityGroup { ec2: c.ec2.clone() }
     }
 
-    /// What `scope` owns (only `addr`'s copies, if given), in one paginated describe.
-    async fn list(&self, scope: &Scope, addr: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
-        let groups: Vec<_> = self
-            .ec2
-            .describe_security_groups()
-            .set_filters(Some(owner_filters(scope, addr)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| aws_error("DescribeSecurityGroups", e))?;
-        Ok(groups
-            .into_iter()
-            .filter_map(|g| {
-                let (addr, created) = owned(scope, g.tags())?;
-                let id = g.group_id()?;
-                let vpc = g.vpc_id().unwrap_or_default().to_string();
-                let props = Props::from([
-                    ("vpc_id".to_string(), Value::Str(vpc.clone())),
-                    (
-                        "description".to_string(),
-                        Value::Str(g.description().unwrap_or_default().to_string()),
-                    ),
-                    (
-                        "ingress".to_string(),
-                        Value::List(rules(g.ip_permissions())),
-                    ),
-                    (
-                        "egress".to_string(),
-                        Value::List(rules(g.ip_permissions_egress())),
-                    ),
-                ]);
-                let mut refs = vec![vpc];
-                refs.extend(group_refs(&props));
-                Some(live(addr, id, props, refs, &[]).created_at(created))
-            })
-            .collect())
-    }
-
     async fn authorize(
         &self,
         id: &str,
@@ -438,6 +398,45 @@ impl Provider for SecurityGroup {
         &SCHEMA
     }
 
+    async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
+        let groups: Vec<_> = self
+            .ec2
+            .describe_security_groups()
+            .set_filters(Some(owner_filters(scope, only)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| aws_error("DescribeSecurityGroups", e))?;
+        Ok(groups
+            .into_iter()
+            .filter_map(|g| {
+                let (addr, created) = owned(scope, g.tags())?;
+                let id = g.group_id()?;
+                let vpc = g.vpc_id().unwrap_or_default().to_string();
+                let props = Props::from([
+                    ("vpc_id".to_string(), Value::Str(vpc.clone())),
+                    (
+                        "description".to_string(),
+                        Value::Str(g.description().unwrap_or_default().to_string()),
+                    ),
+                    (
+                        "ingress".to_string(),
+                        Value::List(rules(g.ip_permissions())),
+                    ),
+                    (
+                        "egress".to_string(),
+                        Value::List(rules(g.ip_permissions_egress())),
+                    ),
+                ]);
+                let mut refs = vec![vpc];
+                refs.extend(group_refs(&props));
+                Some(live(addr, id, props, refs, &[]).created_at(created))
+            })
+            .collect())
+    }
+
     fn check(&self, r: &Resource, _stack: &Stack) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for field in ["ingress", "egress"] {
@@ -510,14 +509,6 @@ impl Provider for SecurityGroup {
             }
         }
         out
-    }
-
-    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
-        self.list(scope, None).await
-    }
-
-    async fn find(&self, scope: &Scope, addr: &Addr) -> Result<Vec<Live>, ProviderError> {
-        self.list(scope, Some(addr)).await
     }
 
     async fn create(

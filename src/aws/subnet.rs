@@ -56,47 +56,6 @@ impl Subnet {
         Subnet { ec2: c.ec2.clone() }
     }
 
-    /// What `scope` owns (only `addr`'s copies, if given), in one paginated describe.
-    async fn list(&self, scope: &Scope, addr: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
-        let subnets: Vec<_> = self
-            .ec2
-            .describe_subnets()
-            .set_filters(Some(owner_filters(scope, addr)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| aws_error("DescribeSubnets", e))?;
-        Ok(subnets
-            .into_iter()
-            .filter_map(|s| {
-                let (addr, created) = owned(scope, s.tags())?;
-                let id = s.subnet_id()?;
-                let vpc_id = s.vpc_id().unwrap_or_default().to_string();
-                let props = Props::from([
-                    ("vpc_id".to_string(), Value::Str(vpc_id.clone())),
-                    (
-                        "cidr_block".to_string(),
-                        Value::Str(s.cidr_block().unwrap_or_default().to_string()),
-                    ),
-                    (
-                        "availability_zone".to_string(),
-                        Value::Str(s.availability_zone().unwrap_or_default().to_string()),
-                    ),
-                    (
-                        "map_public_ip_on_launch".to_string(),
-                        Value::Bool(s.map_public_ip_on_launch().unwrap_or(false)),
-                    ),
-                ]);
-                Some(
-                    live(addr, id, props.clone(), vec![vpc_id], &outputs(&props))
-                        .created_at(created),
-                )
-            })
-            .collect())
-    }
-
     async fn set_public_ip(&self, id: &str, want: bool) -> Result<(), ProviderError> {
         self.ec2
             .modify_subnet_attribute()
@@ -142,6 +101,46 @@ fn outputs(v: &Props) -> Vec<(&'static str, Value)> {
 impl Provider for Subnet {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
+    }
+
+    async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
+        let subnets: Vec<_> = self
+            .ec2
+            .describe_subnets()
+            .set_filters(Some(owner_filters(scope, only)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| aws_error("DescribeSubnets", e))?;
+        Ok(subnets
+            .into_iter()
+            .filter_map(|s| {
+                let (addr, created) = owned(scope, s.tags())?;
+                let id = s.subnet_id()?;
+                let vpc_id = s.vpc_id().unwrap_or_default().to_string();
+                let props = Props::from([
+                    ("vpc_id".to_string(), Value::Str(vpc_id.clone())),
+                    (
+                        "cidr_block".to_string(),
+                        Value::Str(s.cidr_block().unwrap_or_default().to_string()),
+                    ),
+                    (
+                        "availability_zone".to_string(),
+                        Value::Str(s.availability_zone().unwrap_or_default().to_string()),
+                    ),
+                    (
+                        "map_public_ip_on_launch".to_string(),
+                        Value::Bool(s.map_public_ip_on_launch().unwrap_or(false)),
+                    ),
+                ]);
+                Some(
+                    live(addr, id, props.clone(), vec![vpc_id], &outputs(&props))
+                        .created_at(created),
+                )
+            })
+            .collect())
     }
 
     fn check(&self, r: &Resource, stack: &Stack) -> Vec<Diagnostic> {
@@ -206,14 +205,6 @@ impl Provider for Subnet {
             }
         }
         out
-    }
-
-    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
-        self.list(scope, None).await
-    }
-
-    async fn find(&self, scope: &Scope, addr: &Addr) -> Result<Vec<Live>, ProviderError> {
-        self.list(scope, Some(addr)).await
     }
 
     async fn create(

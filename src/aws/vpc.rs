@@ -70,41 +70,6 @@ impl Vpc {
         Ok(v.and_then(|a| a.value()).unwrap_or(false))
     }
 
-    /// What `scope` owns (only `addr`'s copies, if given), in one paginated describe.
-    async fn list(&self, scope: &Scope, addr: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
-        let vpcs: Vec<_> = self
-            .ec2
-            .describe_vpcs()
-            .set_filters(Some(owner_filters(scope, addr)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| aws_error("DescribeVpcs", e))?;
-        let mut out = Vec::new();
-        for v in vpcs {
-            let (Some((addr, created)), Some(id)) = (owned(scope, v.tags()), v.vpc_id()) else {
-                continue;
-            };
-            // DescribeVpcs does not return the DNS attributes: one call each, at once.
-            let (support, hostnames) = tokio::try_join!(
-                self.attribute(id, VpcAttributeName::EnableDnsSupport),
-                self.attribute(id, VpcAttributeName::EnableDnsHostnames),
-            )?;
-            let cidr = Value::Str(v.cidr_block().unwrap_or_default().to_string());
-            let props = Props::from([
-                ("cidr_block".to_string(), cidr.clone()),
-                ("enable_dns_support".to_string(), Value::Bool(support)),
-                ("enable_dns_hostnames".to_string(), Value::Bool(hostnames)),
-            ]);
-            out.push(
-                live(addr, id, props, Vec::new(), &[("cidr_block", cidr)]).created_at(created),
-            );
-        }
-        Ok(out)
-    }
-
     /// Why `vpc` cannot be deleted: what is still inside it, ours or not.
     async fn blockers(&self, scope: &Scope, vpc: &str) -> Result<Vec<String>, ProviderError> {
         let in_vpc = || Filter::builder().name("vpc-id").values(vpc).build();
@@ -307,6 +272,40 @@ impl Provider for Vpc {
         &SCHEMA
     }
 
+    async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
+        let vpcs: Vec<_> = self
+            .ec2
+            .describe_vpcs()
+            .set_filters(Some(owner_filters(scope, only)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| aws_error("DescribeVpcs", e))?;
+        let mut out = Vec::new();
+        for v in vpcs {
+            let (Some((addr, created)), Some(id)) = (owned(scope, v.tags()), v.vpc_id()) else {
+                continue;
+            };
+            // DescribeVpcs does not return the DNS attributes: one call each, at once.
+            let (support, hostnames) = tokio::try_join!(
+                self.attribute(id, VpcAttributeName::EnableDnsSupport),
+                self.attribute(id, VpcAttributeName::EnableDnsHostnames),
+            )?;
+            let cidr = Value::Str(v.cidr_block().unwrap_or_default().to_string());
+            let props = Props::from([
+                ("cidr_block".to_string(), cidr.clone()),
+                ("enable_dns_support".to_string(), Value::Bool(support)),
+                ("enable_dns_hostnames".to_string(), Value::Bool(hostnames)),
+            ]);
+            out.push(
+                live(addr, id, props, Vec::new(), &[("cidr_block", cidr)]).created_at(created),
+            );
+        }
+        Ok(out)
+    }
+
     fn check(
         &self,
         r: &crate::config::Resource,
@@ -315,14 +314,6 @@ impl Provider for Vpc {
         prefix_problem(r, "VPC", "10.0.0.0/16")
             .into_iter()
             .collect()
-    }
-
-    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
-        self.list(scope, None).await
-    }
-
-    async fn find(&self, scope: &Scope, addr: &Addr) -> Result<Vec<Live>, ProviderError> {
-        self.list(scope, Some(addr)).await
     }
 
     async fn create(

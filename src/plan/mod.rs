@@ -138,7 +138,7 @@ pub async fn discover(
         reporter.event(Event::Reading {
             type_name: type_name.to_string(),
         });
-        let r = p.read(scope).await;
+        let r = p.read(scope, None).await;
         if let Ok(found) = &r {
             reporter.event(Event::Read {
                 type_name: type_name.to_string(),

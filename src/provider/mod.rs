@@ -4,14 +4,15 @@
 //!
 //! Guarantees every provider gives the engine:
 //! - `read` is one batched discovery per type (a paginated describe/list filtered by the
-//!   ownership tags), never one call per resource.
+//!   ownership tags), never one call per resource; asked for one address, it may filter
+//!   on the server.
 //! - `create`, `update` and `delete` are idempotent: an apply killed at any point and run
 //!   again converges. `delete` of something already gone succeeds.
 //! - A create whose outcome is unknown (the answer was lost) is never blindly repeated:
-//!   the engine looks the resource up by its ownership tags (`find`, which the create
-//!   call sets atomically) and adopts what it finds (`adopt`) before creating again.
-//!   Providers report such outcomes as `ProviderError::ambiguous` and keep the SDK from
-//!   retrying them on its own (see docs/architecture.md, "Retries").
+//!   the engine looks the resource up by its ownership tags (`read` with the address;
+//!   the create call tags atomically) and adopts what it finds (`adopt`) before
+//!   creating again. Providers report such outcomes as `ProviderError::ambiguous` and
+//!   keep the SDK from retrying them on its own (see docs/architecture.md, "Retries").
 //! - The engine never runs two operations on one resource at once; operations on
 //!   different resources may run concurrently.
 
@@ -192,18 +193,14 @@ pub trait Provider: Send + Sync {
         Vec::new()
     }
 
-    /// Every live resource of this type owned by `scope`, in one batched discovery.
-    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError>;
-
-    /// The live copies of the resource at `addr` (normally none or one). The engine asks
+    /// Every live resource of this type owned by `scope`, in one batched discovery. With
+    /// `only`, the engine wants just that address's copies (normally none or one): it asks
     /// before every create and after a create that failed, since a killed run, another
-    /// run or a lost answer may have created it. Override to filter on the server.
-    async fn find(&self, scope: &Scope, addr: &Addr) -> Result<Vec<Live>, ProviderError> {
-        let all = self.read(scope).await?;
-        Ok(all.into_iter().filter(|l| &l.addr == addr).collect())
-    }
+    /// run or a lost answer may have made it. Filter on the server where the service can
+    /// (EC2's `tag:` filters); returning more is allowed, the engine filters again.
+    async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError>;
 
-    /// Take over `live`, found by `find` in place of creating it: bring it to `props`
+    /// Take over `live`, found by `read` in place of creating it: bring it to `props`
     /// (the engine only adopts a copy whose differences can change in place) and wait
     /// until it is usable.
     async fn adopt(&self, scope: &Scope, props: &Props, live: Live) -> Result<Live, ProviderError> {

@@ -2,7 +2,7 @@
 //! per test, against the in-process fake provider. The same rules against the emulator,
 //! through the fault-injecting proxy, are in `tests/it/faults.rs`.
 
-use crate::support::fake::Fake;
+use crate::support::fake::{converge, plan_of, Fake, CHAIN};
 use crate::support::{load, Project};
 use bandup_infra::apply::{apply, Status};
 use bandup_infra::model::{Quiet, Value};
@@ -10,33 +10,12 @@ use bandup_infra::plan::{plan, Action, Mode, Plan, PlanError, PlannedResource};
 use bandup_infra::provider::Registry;
 use std::sync::Arc;
 
-/// `c` -> `b` -> `a` by reference, `free` on its own.
-const CHAIN: &str = r#"
-stack: t
-resources:
-  a: { type: fake_thing }
-  b: { type: fake_thing, properties: { parent: "${a.id}" } }
-  c: { type: fake_thing, properties: { parent: "${b.id}" } }
-  free: { type: fake_thing }
-"#;
-
 /// Environment of a stack loaded without `--env`.
 const ENV: &str = "default";
 
 async fn try_plan(p: &Project, registry: &Registry, mode: Mode) -> Result<Plan, PlanError> {
     let (stack, graph) = load(p.root(), None, registry);
     plan(&stack, &graph, registry, mode, &Quiet).await
-}
-
-async fn plan_of(p: &Project, registry: &Registry, mode: Mode) -> Plan {
-    try_plan(p, registry, mode).await.expect("plan")
-}
-
-async fn converge(p: &Project, registry: &Registry) -> Plan {
-    let pl = plan_of(p, registry, Mode::Normal).await;
-    let report = apply(&pl, registry, 10, Arc::new(Quiet)).await;
-    assert_eq!(report.failed(), 0, "{:?}", report.outcomes);
-    pl
 }
 
 async fn assert_no_changes(p: &Project, registry: &Registry) {

@@ -1,37 +1,12 @@
 //! The engine's behaviour, one rule per test, against the in-process fake provider.
 
-use crate::support::fake::Fake;
+use crate::support::fake::{converge, plan_of, Fake, CHAIN};
 use crate::support::{load, Project};
 use bandup_infra::apply::{apply, Status};
 use bandup_infra::model::{Quiet, Value};
 use bandup_infra::plan::{plan, Action, Mode, Plan};
-use bandup_infra::provider::Registry;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// `c` -> `b` -> `a` by reference, `free` on its own.
-const CHAIN: &str = r#"
-stack: t
-resources:
-  a: { type: fake_thing }
-  b: { type: fake_thing, properties: { parent: "${a.id}" } }
-  c: { type: fake_thing, properties: { parent: "${b.id}" } }
-  free: { type: fake_thing }
-"#;
-
-async fn plan_of(p: &Project, registry: &Registry, mode: Mode) -> Plan {
-    let (stack, graph) = load(p.root(), None, registry);
-    plan(&stack, &graph, registry, mode, &Quiet)
-        .await
-        .expect("plan")
-}
-
-async fn converge(p: &Project, registry: &Registry) -> Plan {
-    let pl = plan_of(p, registry, Mode::Normal).await;
-    let report = apply(&pl, registry, 10, Arc::new(Quiet)).await;
-    assert_eq!(report.failed(), 0, "{:?}", report.outcomes);
-    pl
-}
 
 fn action(plan: &Plan, addr: &str) -> Action {
     plan.resources

@@ -3,14 +3,44 @@
 //! on request (the operation happens, the caller gets an ambiguous error), and lets a
 //! test plant live copies as another run would have left them.
 
+use super::{load, Project};
 use async_trait::async_trait;
+use bandup_infra::apply::apply;
 use bandup_infra::model::schema::{Default, Field, Kind, Schema};
+use bandup_infra::model::Quiet;
 use bandup_infra::model::{Addr, Outputs, Props, Value};
+use bandup_infra::plan::{plan, Mode, Plan};
 use bandup_infra::provider::{CallCounter, Live, Provider, ProviderError, Registry, Scope};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// `c` -> `b` -> `a` by reference, `free` on its own: the engine tests' usual stack.
+pub const CHAIN: &str = r#"
+stack: t
+resources:
+  a: { type: fake_thing }
+  b: { type: fake_thing, properties: { parent: "${a.id}" } }
+  c: { type: fake_thing, properties: { parent: "${b.id}" } }
+  free: { type: fake_thing }
+"#;
+
+/// The plan of the project `p` (loaded without an environment) against `registry`.
+pub async fn plan_of(p: &Project, registry: &Registry, mode: Mode) -> Plan {
+    let (stack, graph) = load(p.root(), None, registry);
+    plan(&stack, &graph, registry, mode, &Quiet)
+        .await
+        .expect("plan")
+}
+
+/// Plan and apply `p`; nothing may fail.
+pub async fn converge(p: &Project, registry: &Registry) -> Plan {
+    let pl = plan_of(p, registry, Mode::Normal).await;
+    let report = apply(&pl, registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0, "{:?}", report.outcomes);
+    pl
+}
 
 pub static SCHEMA: Schema = Schema {
     type_name: "fake_thing",
@@ -226,7 +256,7 @@ impl Provider for Fake {
         &SCHEMA
     }
 
-    async fn read(&self, scope: &Scope) -> Result<Vec<Live>, ProviderError> {
+    async fn read(&self, scope: &Scope, _only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
         self.calls.add();
         let state = self.state.lock().expect("state");
         Ok(state
