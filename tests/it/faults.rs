@@ -586,3 +586,33 @@ async fn lost_answers_during_destroy_converge_with_one_more_destroy() {
     assert!(failures(&again).is_empty(), "{:#?}", failures(&again));
     assert!(copies(&clean, "dev").await.is_empty());
 }
+
+#[test]
+fn sigterm_while_planning_stops_at_once_having_changed_nothing() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.endpoint, 42);
+    proxy.rule(Rule::on("DescribeVpcs").fault(Fault::Delay(std::time::Duration::from_secs(5))));
+    let child = cli(
+        &["apply", "--env", "dev", "--auto-approve"],
+        &moto,
+        &proxy.endpoint,
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("apply");
+    assert!(proxy.wait_for("DescribeVpcs", 1, std::time::Duration::from_secs(60)));
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(term.success());
+    let o = child.wait_with_output().expect("apply ends");
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("Terminated before any change was made."),
+        "{err}"
+    );
+    assert_eq!(proxy.seen("CreateVpc"), 0);
+}
