@@ -520,46 +520,6 @@ fn sigkill_at_any_point_of_an_apply_then_one_apply_converges() {
     }
 }
 
-#[test]
-fn sigterm_mid_apply_finishes_what_is_in_flight_and_reports() {
-    let moto = Moto::start();
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let proxy = Proxy::start(&moto.endpoint, 41);
-    proxy.rule(
-        Rule::on("CreateNatGateway").fault(Fault::SlowAnswer(std::time::Duration::from_secs(2))),
-    );
-    let child = cli(
-        &["apply", "--env", "dev", "--auto-approve"],
-        &moto,
-        &proxy.endpoint,
-    )
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .expect("apply");
-    assert!(proxy.wait_for("CreateNatGateway", 1, std::time::Duration::from_secs(60)));
-    let term = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill -TERM");
-    assert!(term.success());
-    let o = child.wait_with_output().expect("apply ends");
-    let (out, err) = (text(&o.stdout), text(&o.stderr));
-    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
-    assert!(
-        err.contains("Terminated: waiting for the operations in flight to finish"),
-        "{err}"
-    );
-    assert!(
-        err.contains("nat[eu-west-2a]: Creation complete"),
-        "in flight finishes: {err}"
-    );
-    assert!(out.contains("Apply interrupted: "), "{out}");
-    assert!(out.contains("operations not started"), "{out}");
-    drop(proxy);
-    cli_converges(&moto, &rt);
-}
-
 #[tokio::test]
 async fn lost_answers_during_destroy_converge_with_one_more_destroy() {
     let moto = Moto::start();
@@ -587,27 +547,57 @@ async fn lost_answers_during_destroy_converge_with_one_more_destroy() {
     assert!(copies(&clean, "dev").await.is_empty());
 }
 
-#[test]
-fn sigterm_while_planning_stops_at_once_having_changed_nothing() {
-    let moto = Moto::start();
-    let proxy = Proxy::start(&moto.endpoint, 42);
-    proxy.rule(Rule::on("DescribeVpcs").fault(Fault::Delay(std::time::Duration::from_secs(5))));
+/// Run `apply` through a proxy that slows `op` with `fault`, and send it SIGTERM once
+/// `op` has arrived. Returns the proxy and what the command printed.
+fn apply_terminated_at(moto: &Moto, op: &str, fault: Fault) -> (Proxy, std::process::Output) {
+    let proxy = Proxy::start(&moto.endpoint, 41);
+    proxy.rule(Rule::on(op).fault(fault));
     let child = cli(
         &["apply", "--env", "dev", "--auto-approve"],
-        &moto,
+        moto,
         &proxy.endpoint,
     )
     .stdout(std::process::Stdio::piped())
     .stderr(std::process::Stdio::piped())
     .spawn()
     .expect("apply");
-    assert!(proxy.wait_for("DescribeVpcs", 1, std::time::Duration::from_secs(60)));
+    assert!(proxy.wait_for(op, 1, std::time::Duration::from_secs(60)));
     let term = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill -TERM");
     assert!(term.success());
-    let o = child.wait_with_output().expect("apply ends");
+    let output = child.wait_with_output().expect("apply ends");
+    (proxy, output)
+}
+
+#[test]
+fn sigterm_mid_apply_finishes_what_is_in_flight_and_reports() {
+    let moto = Moto::start();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let slow = Fault::SlowAnswer(std::time::Duration::from_secs(2));
+    let (proxy, o) = apply_terminated_at(&moto, "CreateNatGateway", slow);
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(
+        err.contains("Terminated: waiting for the operations in flight to finish"),
+        "{err}"
+    );
+    assert!(
+        err.contains("nat[eu-west-2a]: Creation complete"),
+        "in flight finishes: {err}"
+    );
+    assert!(out.contains("Apply interrupted: "), "{out}");
+    assert!(out.contains("operations not started"), "{out}");
+    drop(proxy);
+    cli_converges(&moto, &rt);
+}
+
+#[test]
+fn sigterm_while_planning_stops_at_once_having_changed_nothing() {
+    let moto = Moto::start();
+    let slow = Fault::Delay(std::time::Duration::from_secs(5));
+    let (proxy, o) = apply_terminated_at(&moto, "DescribeVpcs", slow);
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(130), "{err}");
     assert!(
