@@ -5,8 +5,9 @@
 //!
 //! Two live copies of one address (a create whose answer was lost, two runs at once, a
 //! half-finished older run) are resolved here: the copy that matches the stack, then the
-//! one in use (linked to the most other live resources), then the older one is kept; the
-//! others are deleted, with the reason. Nothing in use is replaced because of a duplicate.
+//! one in use (what other live resources rely on), then the one of the larger (then
+//! older) group of linked resources, then the older one is kept; the others are deleted,
+//! with the reason. Nothing in use is replaced because of a duplicate.
 
 use crate::config::Stack;
 use crate::graph::Dag;
