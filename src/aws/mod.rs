@@ -384,6 +384,30 @@ pub fn millis(t: &DateTime) -> Option<u64> {
     u64::try_from(t.to_millis().ok()?).ok()
 }
 
+/// A delete's result where a `DependencyViolation` names what is in the way: `blockers`
+/// (asked only then) lists it, `held` says how ("still holds", "is still used by") and
+/// `advice` what the user can do about it.
+pub async fn name_blockers(
+    result: Result<(), ProviderError>,
+    id: &str,
+    held: &str,
+    blockers: impl std::future::Future<Output = Result<Vec<String>, ProviderError>>,
+    advice: &str,
+) -> Result<(), ProviderError> {
+    match result {
+        Err(mut e) if e.code.as_deref() == Some("DependencyViolation") => {
+            if let Some(b) = blockers.await.ok().filter(|b| !b.is_empty()) {
+                e.message = format!(
+                    "{id} {held}: {}. bandup-infra never deletes what this stack does not own: {advice}, then run destroy again",
+                    b.join("; ")
+                );
+            }
+            Err(e)
+        }
+        other => other,
+    }
+}
+
 /// The network interfaces matching one EC2 filter (`subnet-id`, `group-id`...), described
 /// for a person: what blocks a delete is usually an interface of something else.
 pub async fn interfaces(

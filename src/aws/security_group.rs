@@ -1,7 +1,10 @@
 //! `aws_security_group`: a security group and its ingress/egress rules. A rule admits one
 //! source: a CIDR block or another security group (the ALB -> app -> database chain).
 
-use super::{aws_error, deleted, live, once, owned, owner_filters, prop_str, tag_spec, Clients};
+use super::{
+    aws_error, deleted, interfaces, live, name_blockers, once, owned, owner_filters, prop_str,
+    tag_spec, Clients,
+};
 use crate::config::{Diagnostic, Pos, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
@@ -566,20 +569,9 @@ impl Provider for SecurityGroup {
                 .send()
                 .await,
         );
-        match result {
-            Err(mut e) if e.code.as_deref() == Some("DependencyViolation") => {
-                // Network interfaces that use the group keep it alive: name them.
-                let enis = super::interfaces(&self.ec2, "group-id", &l.id).await;
-                if let Some(enis) = enis.ok().filter(|v| !v.is_empty()) {
-                    e.message = format!(
-                        "{} is still used by: {}. bandup-infra never deletes what this stack does not own: delete them (or move them to another group), then run destroy again",
-                        l.id,
-                        enis.join("; ")
-                    );
-                }
-                Err(e)
-            }
-            other => other,
-        }
+        // Network interfaces that use the group keep it alive.
+        let enis = interfaces(&self.ec2, "group-id", &l.id);
+        let advice = "delete them (or move them to another group)";
+        name_blockers(result, &l.id, "is still used by", enis, advice).await
     }
 }

@@ -2,7 +2,8 @@
 //! not to overlap its siblings before any AWS call.
 
 use super::{
-    aws_error, deleted, eventually, live, once, owned, owner_filters, prop_str, tag_spec, Clients,
+    aws_error, deleted, eventually, interfaces, live, name_blockers, once, owned, owner_filters,
+    prop_str, tag_spec, Clients,
 };
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
@@ -265,20 +266,9 @@ impl Provider for Subnet {
             "DeleteSubnet",
             self.ec2.delete_subnet().subnet_id(&l.id).send().await,
         );
-        match result {
-            Err(mut e) if e.code.as_deref() == Some("DependencyViolation") => {
-                // Network interfaces keep a subnet alive: name them.
-                let enis = super::interfaces(&self.ec2, "subnet-id", &l.id).await;
-                if let Some(enis) = enis.ok().filter(|v| !v.is_empty()) {
-                    e.message = format!(
-                        "{} still holds network interfaces: {}. bandup-infra never deletes what this stack does not own: delete them (or what they belong to), then run destroy again",
-                        l.id,
-                        enis.join("; ")
-                    );
-                }
-                Err(e)
-            }
-            other => other,
-        }
+        // Network interfaces keep a subnet alive.
+        let enis = interfaces(&self.ec2, "subnet-id", &l.id);
+        let advice = "delete them (or what they belong to)";
+        name_blockers(result, &l.id, "still holds", enis, advice).await
     }
 }

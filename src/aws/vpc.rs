@@ -1,8 +1,8 @@
 //! `aws_vpc`: a VPC with its DNS attributes.
 
 use super::{
-    aws_error, deleted, eventually, live, once, owned, owner_filters, prop_str, tag_map, tag_spec,
-    Clients,
+    aws_error, deleted, eventually, live, name_blockers, once, owned, owner_filters, prop_str,
+    tag_map, tag_spec, Clients,
 };
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
@@ -372,21 +372,14 @@ impl Provider for Vpc {
             "DeleteVpc",
             self.ec2.delete_vpc().vpc_id(&l.id).send().await,
         );
-        match result {
-            Err(mut e) if e.code.as_deref() == Some("DependencyViolation") => {
-                // Name what is in the way, so the user knows what to remove.
-                if let Ok(blockers) = self.blockers(scope, &l.id).await {
-                    if !blockers.is_empty() {
-                        e.message = format!(
-                            "{} still holds: {}. bandup-infra never deletes what this stack does not own: delete or move those resources, then run destroy again",
-                            l.id,
-                            blockers.join("; ")
-                        );
-                    }
-                }
-                Err(e)
-            }
-            other => other,
-        }
+        let advice = "delete or move those resources";
+        name_blockers(
+            result,
+            &l.id,
+            "still holds",
+            self.blockers(scope, &l.id),
+            advice,
+        )
+        .await
     }
 }

@@ -306,6 +306,9 @@ async fn tagged_vpc(ec2: &aws_sdk_ec2::Client, addr: &str, cidr: &str) -> String
 
 #[tokio::test]
 async fn a_delete_blocked_by_something_the_stack_does_not_own_names_it() {
+    // moto refuses DeleteVpc only while subnets or extra route tables remain, and never
+    // refuses a subnet or security-group delete for network interfaces: only the VPC
+    // case with a hand-made subnet can be shown here (docs/emulator-gaps.md).
     let moto = Moto::start();
     let root = project_root();
     let clean = registry_at(&moto.endpoint).await;
