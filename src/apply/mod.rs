@@ -17,7 +17,7 @@ pub use schedule::{schedule, Step};
 use crate::graph::Dag;
 use crate::model::{Addr, Event, Op, Outputs, Props, Reporter};
 use crate::plan::{duration_ms, Action, Plan};
-use crate::provider::{Live, Provider, ProviderError, Registry, Scope};
+use crate::provider::{Live, Provider, ProviderError, Registry, Request, Scope, TagDelta};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -215,9 +215,30 @@ async fn run_step(
     outputs: &Mutex<BTreeMap<Addr, Outputs>>,
     reporter: &dyn Reporter,
 ) -> Result<Option<Live>, ProviderError> {
+    let note = |message: String| {
+        reporter.event(Event::Note {
+            addr: step.addr.clone(),
+            message,
+        })
+    };
+    let timeouts = step.timeouts.unwrap_or_else(|| provider.timeouts());
     if step.op == Op::Delete {
         if let Some(l) = &step.live {
-            provider.delete(scope, l).await?;
+            // A resource no longer declared is deleted as it was read.
+            let props = if step.desired.is_empty() {
+                &l.props
+            } else {
+                &step.desired
+            };
+            let req = Request {
+                scope,
+                addr: &step.addr,
+                props,
+                timeout: timeouts.delete,
+                protect: step.protect,
+                note: &note,
+            };
+            provider.delete(&req, l).await?;
         }
         return Ok(None);
     }
@@ -233,43 +254,40 @@ async fn run_step(
         let msg = format!("`{field}` is still unknown: a resource it refers to was not created");
         return Err(ProviderError::new("resolve", msg));
     }
-    let note = |message: String| {
-        reporter.event(Event::Note {
-            addr: step.addr.clone(),
-            message,
-        })
+    let req = Request {
+        scope,
+        addr: &step.addr,
+        props: &props,
+        timeout: match step.op {
+            Op::Create => timeouts.create,
+            _ => timeouts.update,
+        },
+        protect: step.protect,
+        note: &note,
     };
     match (step.op, &step.live) {
-        (Op::Create, _) => create(provider, scope, &step.addr, &props, &note)
-            .await
-            .map(Some),
-        (_, Some(l)) => finish(provider, scope, &props, l.clone(), Via::Update, &note)
+        (Op::Create, _) => create(provider, &req).await.map(Some),
+        (_, Some(l)) => finish(provider, &req, l.clone(), Via::Update)
             .await
             .map(Some),
         (_, None) => Err(ProviderError::new("update", "no live resource to update")),
     }
 }
 
-/// Create `addr`, or adopt the copy that already exists. A create that failed may still
-/// have happened (its answer lost) or half-happened: look before trying again.
-async fn create(
-    provider: &dyn Provider,
-    scope: &Scope,
-    addr: &Addr,
-    props: &Props,
-    note: &(dyn Fn(String) + Sync),
-) -> Result<Live, ProviderError> {
+/// Create `req.addr`, or adopt the copy that already exists. A create that failed may
+/// still have happened (its answer lost) or half-happened: look before trying again.
+async fn create(provider: &dyn Provider, req: &Request<'_>) -> Result<Live, ProviderError> {
     // A killed run, or another run, may have created it since the plan was made.
-    if let Some(found) = adoptable(provider, scope, addr, props).await? {
-        note(format!(
+    if let Some(found) = adoptable(provider, req).await? {
+        (req.note)(format!(
             "found {} already created (by an earlier or concurrent run); adopting it",
             found.id
         ));
-        return finish(provider, scope, props, found, Via::Adopt, note).await;
+        return finish(provider, req, found, Via::Adopt).await;
     }
     let mut attempt = 1;
     loop {
-        let error = match provider.create(scope, addr, props).await {
+        let error = match provider.create(req).await {
             Ok(l) => return Ok(l),
             Err(e) => e,
         };
@@ -279,17 +297,17 @@ async fn create(
         // Give AWS a moment to show what it may have made (its reads lag its writes).
         backoff(attempt).await;
         // Reading may fail too (the same outage): then the create's own error is the news.
-        if let Ok(Some(found)) = adoptable(provider, scope, addr, props).await {
-            note(format!(
+        if let Ok(Some(found)) = adoptable(provider, req).await {
+            (req.note)(format!(
                 "{} failed, but {} exists: the answer was lost, or another run made it; adopting it",
                 error.operation, found.id
             ));
-            return finish(provider, scope, props, found, Via::Adopt, note).await;
+            return finish(provider, req, found, Via::Adopt).await;
         }
         if !error.ambiguous || attempt >= ATTEMPTS {
             return Err(error);
         }
-        note(format!("{error}; it does not exist: trying again"));
+        (req.note)(format!("{error}; it does not exist: trying again"));
         attempt += 1;
     }
 }
@@ -301,22 +319,23 @@ enum Via {
     Adopt,
 }
 
-/// Bring `live` to `props` (by `update`, or by `adopt` for a copy found instead of
-/// created). When the answer is lost, read it again and let `adopt` finish what is left,
-/// which is nothing if the change went through.
+/// Bring `live` to `req.props` and its tags to the stack's (after `adopt` for a copy
+/// found instead of created: it may still be starting). When the answer is lost, read
+/// it again and finish what is left, which is nothing if the change went through.
 async fn finish(
     provider: &dyn Provider,
-    scope: &Scope,
-    props: &Props,
+    req: &Request<'_>,
     live: Live,
     first: Via,
-    note: &(dyn Fn(String) + Sync),
 ) -> Result<Live, ProviderError> {
     let (mut live, mut step, mut attempt) = (live, first, 1);
     loop {
         let result = match step {
-            Via::Update => provider.update(scope, props, &live).await,
-            Via::Adopt => provider.adopt(scope, props, live.clone()).await,
+            Via::Update => converge(provider, req, live.clone()).await,
+            Via::Adopt => match provider.adopt(req, live.clone()).await {
+                Ok(l) => converge(provider, req, l).await,
+                Err(e) => Err(e),
+            },
         };
         let error = match result {
             Ok(l) => return Ok(l),
@@ -326,14 +345,14 @@ async fn finish(
             return Err(error);
         }
         let again = provider
-            .read(scope, Some(&live.addr))
+            .read(req.scope, Some(&live.addr))
             .await
             .ok()
             .and_then(|copies| copies.into_iter().find(|c| c.id == live.id));
         let Some(again) = again else {
             return Err(error);
         };
-        note(format!(
+        (req.note)(format!(
             "{error}; reading {} again to finish the change",
             live.id
         ));
@@ -343,21 +362,38 @@ async fn finish(
     }
 }
 
+/// Tags first (they are what makes it ours), then the fields that differ, if any.
+async fn converge(
+    provider: &dyn Provider,
+    req: &Request<'_>,
+    mut live: Live,
+) -> Result<Live, ProviderError> {
+    let delta = TagDelta::between(&live.tags, &req.tags());
+    if !delta.is_empty() {
+        provider.retag(&live, &delta).await?;
+        live.tags.retain(|k, _| !delta.remove.contains(k));
+        live.tags.extend(delta.set);
+    }
+    if provider.diff(req.props, &live).is_empty() {
+        Ok(live)
+    } else {
+        provider.update(req, &live).await
+    }
+}
+
 /// The live copy of `addr` that can stand for a new one: its differences from `props`
 /// (if any) change in place. The oldest such copy, if there are several; the others are
 /// duplicates that the next plan deletes.
 async fn adoptable(
     provider: &dyn Provider,
-    scope: &Scope,
-    addr: &Addr,
-    props: &Props,
+    req: &Request<'_>,
 ) -> Result<Option<Live>, ProviderError> {
     let mut copies: Vec<Live> = provider
-        .read(scope, Some(addr))
+        .read(req.scope, Some(req.addr))
         .await?
         .into_iter()
-        .filter(|l| &l.addr == addr)
-        .filter(|l| !provider.diff(props, l).iter().any(|c| c.forces_replace))
+        .filter(|l| l.addr == *req.addr)
+        .filter(|l| !provider.diff(req.props, l).iter().any(|c| c.forces_replace))
         .collect();
     copies.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
     Ok(copies.into_iter().next())

@@ -13,7 +13,7 @@
 use crate::graph::Dag;
 use crate::model::{Addr, Op, Props};
 use crate::plan::{Action, Plan, PlannedResource};
-use crate::provider::{Live, Registry};
+use crate::provider::{Live, Registry, Timeouts};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One operation on one resource.
@@ -24,6 +24,9 @@ pub struct Step {
     pub op: Op,
     pub desired: Props,
     pub live: Option<Live>,
+    /// The resource's own `timeouts:`, if it sets them.
+    pub timeouts: Option<Timeouts>,
+    pub protect: bool,
 }
 
 pub fn schedule(plan: &Plan, registry: &Registry) -> Dag<Step> {
@@ -41,6 +44,8 @@ pub fn schedule(plan: &Plan, registry: &Registry) -> Dag<Step> {
             op,
             desired: r.desired.clone().unwrap_or_default(),
             live: r.live.clone(),
+            timeouts: r.timeouts,
+            protect: r.protect,
         };
         let d = match r.action {
             Action::NoOp => None,

@@ -1,45 +1,45 @@
-//! Concrete providers, one file per resource type, and what they share: the SDK
-//! configuration (standard credential chain, profiles, region, `AWS_ENDPOINT_URL`), the
-//! API-call counter, ownership-tag filters and AWS error conversion.
+//! Concrete providers, grouped by AWS service (`ec2/`, `rds/`, `elasticache/`, `s3/`,
+//! `secretsmanager/`: each owns its client calls, tag conversion and error codes, one
+//! file per resource type), and what they all share: the SDK configuration (standard
+//! credential chain, profiles, region, `AWS_ENDPOINT_URL`), one client per service with
+//! the API-call counter, error conversion, retry rules, waiting, and ownership tags.
 
-mod eip;
-mod internet_gateway;
-mod nat_gateway;
-mod route_table;
-mod security_group;
-mod subnet;
-mod vpc;
+pub mod ec2;
+pub mod elasticache;
+mod error;
+pub mod rds;
+pub(crate) mod retry;
+pub mod s3;
+pub mod secretsmanager;
+pub mod wait;
+
+pub use error::{aws_error, Codes};
 
 use crate::model::{Addr, Outputs, Props, Value};
 use crate::provider::{
-    CallCounter, Live, Provider, ProviderError, Registry, Scope, TAG_CREATED, TAG_ENV,
-    TAG_RESOURCE, TAG_STACK,
+    CallCounter, Live, Provider, ProviderError, Registry, Scope, TAG_CREATED, TAG_RESOURCE,
 };
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_runtime::retries::classifiers::THROTTLING_ERRORS;
-use aws_sdk_ec2::config::http::HttpResponse;
-use aws_sdk_ec2::config::interceptors::{BeforeTransmitInterceptorContextRef, InterceptorContext};
-use aws_sdk_ec2::config::retry::{ClassifyRetry, RetryAction};
-use aws_sdk_ec2::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_ec2::error::{BoxError, ProvideErrorMetadata, SdkError};
-use aws_sdk_ec2::operation::RequestId;
-use aws_sdk_ec2::primitives::{DateTime, DateTimeFormat};
-use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::date_time::{DateTime, Format};
 use std::collections::BTreeMap;
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 /// Every resource type, one line each.
 pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
     vec![
-        Arc::new(vpc::Vpc::new(aws)),
-        Arc::new(subnet::Subnet::new(aws)),
-        Arc::new(internet_gateway::InternetGateway::new(aws)),
-        Arc::new(eip::Eip::new(aws)),
-        Arc::new(nat_gateway::NatGateway::new(aws)),
-        Arc::new(route_table::RouteTable::new(aws)),
-        Arc::new(security_group::SecurityGroup::new(aws)),
+        Arc::new(ec2::vpc::Vpc::new(aws)),
+        Arc::new(ec2::subnet::Subnet::new(aws)),
+        Arc::new(ec2::internet_gateway::InternetGateway::new(aws)),
+        Arc::new(ec2::eip::Eip::new(aws)),
+        Arc::new(ec2::nat_gateway::NatGateway::new(aws)),
+        Arc::new(ec2::route_table::RouteTable::new(aws)),
+        Arc::new(ec2::security_group::SecurityGroup::new(aws)),
     ]
 }
 
@@ -96,15 +96,30 @@ pub async fn sdk_config(target: &Target) -> Result<SdkConfig, String> {
 #[derive(Clone)]
 pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub elasticache: aws_sdk_elasticache::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
 }
 
 impl Clients {
     pub fn new(sdk: &SdkConfig, calls: &CallCounter) -> Self {
-        let ec2 = aws_sdk_ec2::config::Builder::from(sdk)
-            .interceptor(CountCalls(calls.clone()))
-            .build();
+        let count = || CountCalls(calls.clone());
+        macro_rules! client {
+            ($sdk:ident) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(sdk)
+                        .interceptor(count())
+                        .build(),
+                )
+            };
+        }
         Clients {
-            ec2: aws_sdk_ec2::Client::from_conf(ec2),
+            ec2: client!(aws_sdk_ec2),
+            rds: client!(aws_sdk_rds),
+            elasticache: client!(aws_sdk_elasticache),
+            s3: client!(aws_sdk_s3),
+            secretsmanager: client!(aws_sdk_secretsmanager),
         }
     }
 }
@@ -115,7 +130,7 @@ pub async fn caller_account(sdk: &SdkConfig) -> Result<String, ProviderError> {
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| aws_error("GetCallerIdentity", e))?;
+        .map_err(|e| aws_error("GetCallerIdentity", e, |_| None))?;
     Ok(out.account().unwrap_or_default().to_string())
 }
 
@@ -139,244 +154,56 @@ impl Intercept for CountCalls {
     }
 }
 
-/// An SDK error as the engine reports it: operation, AWS error code, message, request id,
-/// and whether the call may have been carried out although it failed.
-pub fn aws_error<E>(operation: &str, e: SdkError<E, HttpResponse>) -> ProviderError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    SdkError<E, HttpResponse>: RequestId,
-{
-    let status = e.raw_response().map(|r| r.status().as_u16());
-    let code = e.code().map(str::to_string);
-    let ambiguous = match &e {
-        SdkError::ConstructionFailure(_) => false,
-        SdkError::DispatchFailure(d) => !d.is_user(),
-        SdkError::ServiceError(_) => {
-            status.is_some_and(|s| s >= 500)
-                && !code
-                    .as_deref()
-                    .is_some_and(|c| THROTTLING_ERRORS.contains(&c))
-        }
-        _ => true,
-    };
-    let message = match (e.message(), &code, e.raw_response()) {
-        (Some(m), _, _) => m.to_string(),
-        // An answer that is not an AWS error at all: a proxy or gateway in between
-        // failed, or the service is unavailable. Say that, not what the parser choked on.
-        (None, None, Some(raw)) if raw.status().as_u16() >= 400 => not_aws(raw, ambiguous),
-        _ => chain(&e),
-    };
-    ProviderError {
-        operation: operation.to_string(),
-        code,
-        message,
-        request_id: e.request_id().map(str::to_string),
-        ambiguous,
-    }
+/// What ownership tags say about a live resource: its address, when it was created (the
+/// `bandup:created` tag), and every tag it carries.
+#[derive(Clone, Debug)]
+pub struct Owned {
+    pub addr: Addr,
+    pub created: Option<u64>,
+    pub tags: BTreeMap<String, String>,
 }
 
-/// "HTTP 502 Bad Gateway with an empty body instead of an AWS error response: ..."
-fn not_aws(raw: &HttpResponse, ambiguous: bool) -> String {
-    let status = raw.status().as_u16();
-    let reason = http_reason(status);
-    let body = raw
-        .body()
-        .bytes()
-        .map(|b| {
-            String::from_utf8_lossy(b)
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default();
-    let what = if body.is_empty() {
-        "an empty body".to_string()
-    } else {
-        let shown: String = body.chars().take(120).collect();
-        let more = if shown.len() < body.len() { "..." } else { "" };
-        format!("a body that is not an AWS error ({shown}{more})")
-    };
-    let why = if status >= 500 {
-        "a proxy or gateway between here and AWS failed, or the service is unavailable"
-    } else {
-        "something between here and AWS (a proxy, a firewall, a wrong --endpoint-url) refused the request"
-    };
-    let outcome = if ambiguous {
-        " The request may have been carried out; running the command again is safe: it reads what exists first."
-    } else {
-        ""
-    };
-    format!("the endpoint answered HTTP {status}{reason} with {what} instead of an AWS error response: {why}.{outcome}")
-}
-
-fn http_reason(status: u16) -> &'static str {
-    match status {
-        400 => " Bad Request",
-        403 => " Forbidden",
-        404 => " Not Found",
-        500 => " Internal Server Error",
-        502 => " Bad Gateway",
-        503 => " Service Unavailable",
-        504 => " Gateway Timeout",
-        _ => "",
-    }
-}
-
-/// An error and its causes on one line, each said once, without debug dumps.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        let m = cause.to_string();
-        if !m.is_empty() && !out.contains(&m) {
-            out.push_str(": ");
-            out.push_str(&m);
-        }
-        next = cause.source();
-    }
-    if out.contains("credential") {
-        out.push_str(" (configure AWS credentials: a profile with --profile or AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
-    }
-    out
-}
-
-/// Error codes EC2 answers for an id it has just returned but does not show everywhere yet.
-const NOT_YET_VISIBLE: &[&str] = &[
-    "InvalidVpcID.NotFound",
-    "InvalidSubnetID.NotFound",
-    "InvalidGroup.NotFound",
-    "InvalidInternetGatewayID.NotFound",
-    "InvalidGatewayID.NotFound",
-    "InvalidNatGatewayID.NotFound",
-    "InvalidAllocationID.NotFound",
-    "InvalidRouteTableID.NotFound",
-];
-
-/// Per-call configuration for idempotent calls that name resources created moments
-/// before: EC2 is eventually consistent, so "not found" is retried with backoff (about
-/// 25 s at most) by the SDK's own retry loop, as are throttling and server errors.
-/// `E` is the operation's error type.
-pub fn eventually<E>() -> aws_sdk_ec2::config::Builder
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let classifier = aws_runtime::retries::classifiers::AwsErrorCodeClassifier::<E>::builder()
-        .transient_errors(NOT_YET_VISIBLE)
-        .build();
-    aws_sdk_ec2::config::Builder::default()
-        .retry_classifier(classifier)
-        .retry_config(
-            aws_sdk_ec2::config::retry::RetryConfig::standard()
-                .with_max_attempts(8)
-                .with_initial_backoff(std::time::Duration::from_millis(250))
-                .with_max_backoff(std::time::Duration::from_secs(8)),
-        )
-}
-
-/// Per-call configuration for calls that are not safe to repeat blindly (creates,
-/// authorizing a rule, adding a route, associating): as `eventually`, but an attempt
-/// whose outcome is unknown (no answer, a timeout, a server error) is not retried by the
-/// SDK. It fails as `ambiguous`, and the engine reads what exists before trying again.
-/// Throttling and "not yet visible" answers, which say nothing was done, are retried.
-pub fn once<E>() -> aws_sdk_ec2::config::Builder
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    eventually::<E>().retry_classifier(NoAmbiguousRetry::<E>(PhantomData))
-}
-
-/// Forbids a retry unless the answer proves the call did nothing (see `once`).
-struct NoAmbiguousRetry<E>(PhantomData<E>);
-
-impl<E> std::fmt::Debug for NoAmbiguousRetry<E> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("NoAmbiguousRetry")
-    }
-}
-
-impl<E> ClassifyRetry for NoAmbiguousRetry<E>
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
-        let Some(Err(err)) = ctx.output_or_error() else {
-            return RetryAction::NoActionIndicated;
-        };
-        let code = err
-            .as_operation_error()
-            .and_then(|e| e.downcast_ref::<E>())
-            .and_then(|e| e.code());
-        match code {
-            Some(c) if THROTTLING_ERRORS.contains(&c) || NOT_YET_VISIBLE.contains(&c) => {
-                RetryAction::NoActionIndicated
-            }
-            _ => RetryAction::RetryForbidden,
+impl Owned {
+    /// What a resource this request has just created carries.
+    pub fn made(req: &crate::provider::Request<'_>) -> Self {
+        Owned {
+            addr: req.addr.clone(),
+            created: None,
+            tags: req.tags().into_iter().collect(),
         }
     }
 
-    fn name(&self) -> &'static str {
-        "NoAmbiguousRetry"
+    /// When AWS's own record says it was created, if the tag does not.
+    pub fn or_created(mut self, ms: Option<u64>) -> Self {
+        self.created = self.created.or(ms);
+        self
     }
 }
 
-/// True for "it is already gone" errors, which make deletes idempotent.
-pub fn is_not_found(e: &ProviderError) -> bool {
-    e.code
-        .as_deref()
-        .is_some_and(|c| c.ends_with("NotFound") || c.ends_with(".NotFound"))
-}
-
-/// EC2 filters selecting what `scope` owns; with `addr`, only the copies of that resource.
-pub fn owner_filters(scope: &Scope, addr: Option<&Addr>) -> Vec<Filter> {
-    let tag = |k: &str, v: &str| Filter::builder().name(format!("tag:{k}")).values(v).build();
-    let mut f = vec![tag(TAG_STACK, &scope.stack), tag(TAG_ENV, &scope.env)];
-    if let Some(a) = addr {
-        f.push(tag(TAG_RESOURCE, a.as_str()));
-    }
-    f
-}
-
-/// The tags a new resource at `addr` is created with (atomically, in the create call):
-/// ownership, the user's tags, and when it was created.
-pub fn tag_spec(scope: &Scope, addr: &Addr, rt: ResourceType) -> TagSpecification {
-    let now = DateTime::from(std::time::SystemTime::now())
-        .fmt(DateTimeFormat::DateTime)
-        .unwrap_or_default();
-    let tags = scope
-        .tags_for(addr)
-        .into_iter()
-        .chain([(TAG_CREATED.to_string(), now)])
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
-    TagSpecification::builder()
-        .resource_type(rt)
-        .set_tags(Some(tags))
-        .build()
-}
-
-pub fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect()
-}
-
-/// The address a live resource's tags give it, if `scope` owns it, and when it was
-/// created (from the `bandup:created` tag).
-pub fn owned(scope: &Scope, tags: &[Tag]) -> Option<(Addr, Option<u64>)> {
-    let tags = tag_map(tags);
+/// The address, creation time and tags of a live resource, if `scope` owns it.
+pub fn owned(scope: &Scope, tags: BTreeMap<String, String>) -> Option<Owned> {
     if !scope.owns(&tags) {
         return None;
     }
     let created = tags
         .get(TAG_CREATED)
-        .and_then(|t| DateTime::from_str(t, DateTimeFormat::DateTime).ok())
+        .and_then(|t| DateTime::from_str(t, Format::DateTime).ok())
         .and_then(|t| millis(&t));
-    Some((Addr(tags.get(TAG_RESOURCE)?.clone()), created))
+    Some(Owned {
+        addr: Addr(tags.get(TAG_RESOURCE)?.clone()),
+        created,
+        tags,
+    })
+}
+
+/// The tags a new resource is created with: its request's tags and when it was made.
+pub fn creation_tags(req: &crate::provider::Request<'_>) -> Vec<(String, String)> {
+    let now = DateTime::from(std::time::SystemTime::now())
+        .fmt(Format::DateTime)
+        .unwrap_or_default();
+    let mut tags = req.tags();
+    tags.push((TAG_CREATED.to_string(), now));
+    tags
 }
 
 /// Milliseconds since the Unix epoch.
@@ -384,7 +211,7 @@ pub fn millis(t: &DateTime) -> Option<u64> {
     u64::try_from(t.to_millis().ok()?).ok()
 }
 
-/// A delete's result where a `DependencyViolation` names what is in the way: `blockers`
+/// A delete's result where an `InUse` refusal names what is in the way: `blockers`
 /// (asked only then) lists it, `held` says how ("still holds", "is still used by") and
 /// `advice` what the user can do about it.
 pub async fn name_blockers(
@@ -395,7 +222,7 @@ pub async fn name_blockers(
     advice: &str,
 ) -> Result<(), ProviderError> {
     match result {
-        Err(mut e) if e.code.as_deref() == Some("DependencyViolation") => {
+        Err(mut e) if e.kind == crate::provider::ErrorKind::InUse => {
             if let Some(b) = blockers.await.ok().filter(|b| !b.is_empty()) {
                 e.message = format!(
                     "{id} {held}: {}. bandup-infra never deletes what this stack does not own: {advice}, then run destroy again",
@@ -408,39 +235,9 @@ pub async fn name_blockers(
     }
 }
 
-/// The network interfaces matching one EC2 filter (`subnet-id`, `group-id`...), described
-/// for a person: what blocks a delete is usually an interface of something else.
-pub async fn interfaces(
-    ec2: &aws_sdk_ec2::Client,
-    filter: &str,
-    value: &str,
-) -> Result<Vec<String>, ProviderError> {
-    let out = ec2
-        .describe_network_interfaces()
-        .filters(Filter::builder().name(filter).values(value).build())
-        .send()
-        .await
-        .map_err(|e| aws_error("DescribeNetworkInterfaces", e))?;
-    Ok(out
-        .network_interfaces()
-        .iter()
-        .map(|i| {
-            let what = i
-                .description()
-                .filter(|d| !d.is_empty())
-                .map(|d| format!(" ({d:?})"))
-                .unwrap_or_default();
-            format!(
-                "network interface {}{what}",
-                i.network_interface_id().unwrap_or_default()
-            )
-        })
-        .collect())
-}
-
 /// A live resource with `id` as its only output unless more are given.
 pub fn live(
-    addr: Addr,
+    owned: Owned,
     id: &str,
     props: Props,
     refs: Vec<String>,
@@ -452,12 +249,13 @@ pub fn live(
         outputs.insert((*k).to_string(), v.clone());
     }
     Live {
-        addr,
+        addr: owned.addr,
         id: id.to_string(),
         props,
         outputs,
         refs,
-        created: None,
+        created: owned.created,
+        tags: owned.tags,
     }
 }
 
@@ -468,20 +266,4 @@ pub fn prop_str<'a>(props: &'a Props, field: &str) -> &'a str {
 
 pub fn str_value(s: Option<&str>) -> Value {
     s.map(|s| Value::Str(s.to_string())).unwrap_or(Value::Null)
-}
-
-/// A delete's result, where "already gone" counts as success.
-pub fn deleted<T, E>(
-    operation: &str,
-    r: Result<T, SdkError<E, HttpResponse>>,
-) -> Result<(), ProviderError>
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    SdkError<E, HttpResponse>: RequestId,
-{
-    match r.map_err(|e| aws_error(operation, e)) {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(e),
-    }
 }

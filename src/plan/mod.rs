@@ -12,7 +12,9 @@
 use crate::config::Stack;
 use crate::graph::Dag;
 use crate::model::{Addr, Event, Outputs, Props, Reporter, Value};
-use crate::provider::{Change, Live, ProviderError, Registry, Scope};
+use crate::provider::{
+    Change, Live, ProviderError, Registry, Scope, TagDelta, Timeouts, TAG_PROTECT,
+};
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -59,6 +61,12 @@ pub struct PlannedResource {
     /// Declared dependencies (references and depends_on).
     pub deps: Vec<Addr>,
     pub protect: bool,
+    /// The resource's own `timeouts:`, if it sets them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeouts: Option<Timeouts>,
+    /// What deleting or replacing it loses (a database, a bucket), said loudly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_loss: Option<String>,
     /// Why a delete is planned when it is not obvious ("no longer declared").
     pub reason: Option<String>,
 }
@@ -112,6 +120,8 @@ pub enum PlanError {
     },
     #[error("`{addr}` is protected (protect: true) and this plan would {what} it; remove `protect: true` first, or pass --force to destroy")]
     Protected { addr: Addr, what: &'static str },
+    #[error("`{addr}` is protected (its bandup:protect tag) and is no longer declared, so this plan would delete it; to delete it, declare it again without `protect: true` and apply, then remove it (or pass --force to destroy)")]
+    ProtectedOrphan { addr: Addr },
     #[error("`{addr}` is protected (protect: true) and has more than one live copy: {kept} would be kept and {extra} destroyed. Check which one holds what you need and delete the other yourself, or remove `protect: true` to let the plan delete it")]
     ProtectedDuplicate {
         addr: Addr,
@@ -254,7 +264,11 @@ pub async fn plan(
             }
             (None, Mode::Normal) => (Action::Create, Vec::new()),
             (Some(l), Mode::Normal) => {
-                let changes = provider.map(|p| p.diff(&preview, l)).unwrap_or_default();
+                let mut changes = provider.map(|p| p.diff(&preview, l)).unwrap_or_default();
+                let tags = TagDelta::between(&l.tags, &scope.desired_tags(&res.addr, res.protect));
+                if !tags.is_empty() {
+                    changes.push(tags.change(&l.tags));
+                }
                 if changes.iter().any(|c| c.forces_replace) {
                     if res.protect {
                         return Err(PlanError::Protected {
@@ -275,6 +289,10 @@ pub async fn plan(
         }
         let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
         tracing::debug!(addr = %res.addr, ?action, ?fields, "planned");
+        let data_loss = match (&found, action) {
+            (Some(l), Action::Replace | Action::Delete) => provider.and_then(|p| p.data_loss(l)),
+            _ => None,
+        };
         resources.push(PlannedResource {
             addr: res.addr.clone(),
             type_name: res.type_name.clone(),
@@ -285,14 +303,25 @@ pub async fn plan(
             changes,
             deps: res.deps.clone(),
             protect: res.protect,
+            timeouts: None,
+            data_loss,
             reason: None,
         });
     }
     let orphans = live.into_values().flatten().map(|(t, l)| {
         let why = "no longer declared in the stack".to_string();
-        (t, l, Vec::new(), false, why)
+        let protect = l.tags.get(TAG_PROTECT).is_some_and(|v| v == "true");
+        (t, l, Vec::new(), protect, why)
     });
-    for (type_name, l, deps, protect, why) in orphans.chain(extra) {
+    let force = matches!(mode, Mode::Destroy { force: true });
+    let orphans: Vec<_> = orphans.collect();
+    if let Some((_, l, ..)) = orphans.iter().find(|o| o.3 && !force) {
+        return Err(PlanError::ProtectedOrphan {
+            addr: l.addr.clone(),
+        });
+    }
+    for (type_name, l, deps, protect, why) in orphans.into_iter().chain(extra) {
+        let data_loss = registry.get(&type_name).and_then(|p| p.data_loss(&l));
         resources.push(PlannedResource {
             addr: l.addr.clone(),
             type_name,
@@ -303,6 +332,8 @@ pub async fn plan(
             changes: Vec::new(),
             deps,
             protect,
+            timeouts: None,
+            data_loss,
             reason: Some(if matches!(mode, Mode::Destroy { .. }) {
                 "destroy".into()
             } else {

@@ -6,7 +6,8 @@
 //! - `read` is one batched discovery per type (a paginated describe/list filtered by the
 //!   ownership tags), never one call per resource; asked for one address, it may filter
 //!   on the server.
-//! - `create`, `update` and `delete` are idempotent: an apply killed at any point and run
+//! - `create`, `update` and `delete` get a `Request` (scope, address, properties,
+//!   timeout, a way to report progress) and are idempotent: an apply killed at any point and run
 //!   again converges. `delete` of something already gone succeeds.
 //! - A create whose outcome is unknown (the answer was lost) is never blindly repeated:
 //!   the engine looks the resource up by its ownership tags (`read` with the address;
@@ -23,17 +24,21 @@ pub use diff::{default_diff, Change};
 pub use registry::{CallCounter, Registry};
 
 use crate::config::{Diagnostic, Resource, Stack};
-use crate::model::{Addr, Outputs, Props, Schema};
+use crate::model::{Addr, Outputs, Props, Schema, Value};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
 pub const TAG_STACK: &str = "bandup:stack";
 pub const TAG_ENV: &str = "bandup:env";
 pub const TAG_RESOURCE: &str = "bandup:resource";
 pub const TAG_MANAGED_BY: &str = "managed-by";
 pub const MANAGED_BY: &str = "bandup-infra";
+/// Set on resources declared with `protect: true`, so that one removed from the stack
+/// is still refused deletion.
+pub const TAG_PROTECT: &str = "bandup:protect";
 /// When the resource was created (RFC 3339, UTC): tells duplicate copies apart.
 pub const TAG_CREATED: &str = "bandup:created";
 
@@ -63,6 +68,16 @@ impl Scope {
         t.push((TAG_ENV.into(), self.env.clone()));
         t.push((TAG_RESOURCE.into(), addr.to_string()));
         t.push((TAG_MANAGED_BY.into(), MANAGED_BY.into()));
+        t
+    }
+
+    /// The tags a resource at `addr` must carry: `tags_for`, and `bandup:protect` if it
+    /// is declared with `protect: true`.
+    pub fn desired_tags(&self, addr: &Addr, protect: bool) -> Vec<(String, String)> {
+        let mut t = self.tags_for(addr);
+        if protect {
+            t.push((TAG_PROTECT.into(), "true".into()));
+        }
         t
     }
 
@@ -109,7 +124,7 @@ impl Scope {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Live {
     pub addr: Addr,
-    /// The AWS identifier (vpc-..., subnet-..., eipalloc-...).
+    /// The AWS identifier (vpc-..., subnet-..., an RDS identifier, a bucket name).
     pub id: String,
     /// The declared fields as AWS reports them, in the stack's vocabulary.
     pub props: Props,
@@ -122,13 +137,32 @@ pub struct Live {
     /// `bandup:created` tag or AWS's own record), to tell duplicate copies apart.
     #[serde(default)]
     pub created: Option<u64>,
+    /// Every tag it carries, ownership tags included: desired state like any field.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
-impl Live {
-    pub fn created_at(mut self, ms: Option<u64>) -> Self {
-        self.created = ms;
-        self
-    }
+/// What kind of failure an error is, whatever the service calls it: "already gone" is
+/// `InvalidVpcID.NotFound`, `DBInstanceNotFound`, `NoSuchBucket`,
+/// `ResourceNotFoundException` or `CacheSubnetGroupNotFoundFault`. Each service sets it
+/// from its own error codes; the engine only ever looks at the kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    #[default]
+    Other,
+    /// It does not exist: a delete of it has nothing left to do.
+    NotFound,
+    /// Just made, and not yet visible everywhere in the service (retried with backoff).
+    NotYetVisible,
+    /// AWS asked to slow down.
+    Throttled,
+    /// Something still uses it (a dependency, a bucket's objects, a pending change).
+    InUse,
+    /// What the call makes already exists: perhaps made by another run.
+    Conflict,
+    /// Waited longer than the operation's timeout.
+    Timeout,
 }
 
 /// A failed AWS call: the operation, AWS's error code and message, and the request id.
@@ -138,6 +172,8 @@ pub struct ProviderError {
     pub code: Option<String>,
     pub message: String,
     pub request_id: Option<String>,
+    #[serde(default)]
+    pub kind: ErrorKind,
     /// The call may have been carried out although it failed: no answer came back
     /// (a dropped connection, a timeout) or AWS answered with a server error. Whatever
     /// it was meant to create must be looked for before it is created again.
@@ -152,19 +188,34 @@ impl ProviderError {
             code: None,
             message: message.into(),
             request_id: None,
+            kind: ErrorKind::Other,
             ambiguous: false,
         }
+    }
+
+    pub fn kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
     }
 
     /// AWS refused because what the call makes already exists (a duplicate name, an
     /// overlapping range, an association in place): perhaps made by another run.
     pub fn is_conflict(&self) -> bool {
-        self.code.as_deref().is_some_and(|c| {
-            c.ends_with("Duplicate")
-                || c.contains("AlreadyExists")
-                || c.ends_with("Conflict")
-                || c.ends_with("AlreadyAssociated")
-        })
+        self.kind == ErrorKind::Conflict
+    }
+
+    /// "It is already gone", which makes deletes idempotent.
+    pub fn is_not_found(&self) -> bool {
+        self.kind == ErrorKind::NotFound
+    }
+}
+
+/// A delete's result, where "already gone" counts as success.
+pub fn gone<T>(r: Result<T, ProviderError>) -> Result<(), ProviderError> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -184,6 +235,129 @@ impl fmt::Display for ProviderError {
 
 impl std::error::Error for ProviderError {}
 
+/// How long each operation of a type may wait for AWS before it fails with
+/// `ErrorKind::Timeout`. A resource overrides them with `timeouts:` in the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeouts {
+    pub create: Duration,
+    pub update: Duration,
+    pub delete: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        let ten = Duration::from_secs(600);
+        Timeouts {
+            create: ten,
+            update: ten,
+            delete: ten,
+        }
+    }
+}
+
+/// One operation the engine asks of a provider: whose, which resource, with what
+/// properties (references resolved), how long it may wait, and where to say what it is
+/// waiting for. New needs are new fields here, not new parameters on every provider.
+pub struct Request<'a> {
+    pub scope: &'a Scope,
+    pub addr: &'a Addr,
+    /// The desired properties; for the delete of a resource no longer declared, what
+    /// was read.
+    pub props: &'a Props,
+    /// How long this operation may wait for AWS.
+    pub timeout: Duration,
+    /// Declared with `protect: true` (and so tagged `bandup:protect`).
+    pub protect: bool,
+    /// Tells the user about the operation in flight ("still creating, 12m elapsed").
+    pub note: &'a (dyn Fn(String) + Sync),
+}
+
+impl Request<'_> {
+    /// A string property (empty when absent).
+    pub fn str(&self, field: &str) -> &str {
+        self.props
+            .get(field)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.props.get(field).filter(|v| !matches!(v, Value::Null))
+    }
+
+    pub fn bool(&self, field: &str) -> Option<bool> {
+        self.get(field).and_then(Value::as_bool)
+    }
+
+    pub fn int(&self, field: &str) -> Option<i64> {
+        self.get(field).and_then(Value::as_int)
+    }
+
+    /// Every tag the resource must carry (ownership included).
+    pub fn tags(&self) -> Vec<(String, String)> {
+        self.scope.desired_tags(self.addr, self.protect)
+    }
+
+    /// Its deterministic name, `<stack>-<env>-<address>`.
+    pub fn name(&self) -> String {
+        self.scope.name_for(self.addr)
+    }
+}
+
+/// Tags to set (added or changed) and to remove, to bring a resource's tags to what
+/// the stack wants.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TagDelta {
+    pub set: BTreeMap<String, String>,
+    pub remove: Vec<String>,
+}
+
+impl TagDelta {
+    /// From what it has to what it should have. `bandup:created` is kept as it is, and
+    /// `aws:` tags belong to AWS and cannot be changed.
+    pub fn between(have: &BTreeMap<String, String>, want: &[(String, String)]) -> TagDelta {
+        let want: BTreeMap<&String, &String> = want.iter().map(|(k, v)| (k, v)).collect();
+        let kept = |k: &str| k == TAG_CREATED || k.starts_with("aws:");
+        TagDelta {
+            set: want
+                .iter()
+                .filter(|(k, v)| have.get(k.as_str()) != Some(v))
+                .map(|(k, v)| ((*k).clone(), (*v).clone()))
+                .collect(),
+            remove: have
+                .keys()
+                .filter(|k| !kept(k) && !want.contains_key(k))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.remove.is_empty()
+    }
+
+    /// The change as the plan shows it: the differing tags before and after.
+    pub fn change(&self, have: &BTreeMap<String, String>) -> Change {
+        let before = self
+            .set
+            .keys()
+            .chain(&self.remove)
+            .filter_map(|k| Some((k.clone(), Value::Str(have.get(k)?.clone()))))
+            .collect();
+        let after = self
+            .set
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::Str(v.clone())))
+            .collect();
+        Change {
+            field: "tags".into(),
+            before: Value::Map(before),
+            after: Value::Map(after),
+            forces_replace: false,
+        }
+    }
+}
+
 #[async_trait]
 pub trait Provider: Send + Sync {
     fn schema(&self) -> &'static Schema;
@@ -193,59 +367,62 @@ pub trait Provider: Send + Sync {
         Vec::new()
     }
 
-    /// Every live resource of this type owned by `scope`, in one batched discovery. With
-    /// `only`, the engine wants just that address's copies (normally none or one): it asks
-    /// before every create and after a create that failed, since a killed run, another
-    /// run or a lost answer may have made it. Filter on the server where the service can
-    /// (EC2's `tag:` filters); returning more is allowed, the engine filters again.
+    /// Every live resource of this type owned by `scope`, in one batched discovery, each
+    /// with all its tags. With `only`, the engine wants just that address's copies
+    /// (normally none or one): it asks before every create and after a create that
+    /// failed, since a killed run, another run or a lost answer may have made it. Filter
+    /// on the server where the service can; returning more is allowed, the engine
+    /// filters again.
     async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError>;
 
-    /// Take over `live`, found by `read` in place of creating it: bring it to `props`
-    /// (the engine only adopts a copy whose differences can change in place) and wait
-    /// until it is usable.
-    async fn adopt(&self, scope: &Scope, props: &Props, live: Live) -> Result<Live, ProviderError> {
-        if self.diff(props, &live).is_empty() {
-            Ok(live)
-        } else {
-            self.update(scope, props, &live).await
-        }
+    /// Take over `live`, found by `read` in place of creating it (an earlier run was
+    /// killed while creating it, or another run made it): wait until it is usable. The
+    /// engine then brings its tags and fields to the stack like any update.
+    async fn adopt(&self, _req: &Request<'_>, live: Live) -> Result<Live, ProviderError> {
+        Ok(live)
     }
 
-    /// What differs between the desired properties and the live resource.
+    /// What differs between the desired properties and the live resource (tags are
+    /// compared by the engine).
     fn diff(&self, desired: &Props, live: &Live) -> Vec<Change> {
         default_diff(self.schema(), desired, live)
     }
 
-    /// Create the resource with its ownership tags. Idempotent.
-    async fn create(
-        &self,
-        scope: &Scope,
-        addr: &Addr,
-        props: &Props,
-    ) -> Result<Live, ProviderError>;
+    /// Create the resource with its ownership tags (atomically where the service can)
+    /// and wait until it is usable, at most `req.timeout`.
+    async fn create(&self, req: &Request<'_>) -> Result<Live, ProviderError>;
 
-    /// Bring `live` to `props` in place; only fields that do not force replacement differ.
-    /// Types whose every field forces replacement keep this default: the planner never
-    /// asks them to update.
-    async fn update(
-        &self,
-        _scope: &Scope,
-        _props: &Props,
-        live: &Live,
-    ) -> Result<Live, ProviderError> {
+    /// Bring `live` to `req.props` in place; only fields that do not force replacement
+    /// differ. Types whose every field forces replacement keep this default: the planner
+    /// never asks them to update.
+    async fn update(&self, _req: &Request<'_>, live: &Live) -> Result<Live, ProviderError> {
         Err(ProviderError::new(
             format!("update {}", self.schema().type_name),
             format!("`{}` cannot change in place", live.addr),
         ))
     }
 
+    /// Set and remove tags on `live`.
+    async fn retag(&self, live: &Live, delta: &TagDelta) -> Result<(), ProviderError>;
+
     /// Delete the resource; succeeds if it is already gone.
-    async fn delete(&self, scope: &Scope, live: &Live) -> Result<(), ProviderError>;
+    async fn delete(&self, req: &Request<'_>, live: &Live) -> Result<(), ProviderError>;
 
     /// Resource types whose deletes must finish before this type's deletes start, for
     /// orderings AWS enforces that no reference shows (NAT gateways before the internet
     /// gateway detaches).
     fn delete_after(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// How long creates, updates and deletes of this type may take by default.
+    fn timeouts(&self) -> Timeouts {
+        Timeouts::default()
+    }
+
+    /// What deleting `live` loses, for types that hold data (a database, a cache, a
+    /// bucket): a plan that deletes or replaces it says so loudly. `None` for the rest.
+    fn data_loss(&self, _live: &Live) -> Option<String> {
+        None
     }
 }

@@ -62,6 +62,9 @@ pub fn render(plan: &Plan) -> String {
                 headline(r)
             );
             let _ = writeln!(out, "{} {}", symbol(r.action), r.addr);
+            if let Some(loss) = &r.data_loss {
+                let _ = writeln!(out, "      {} {loss}", style("! DATA LOSS:").red().bold());
+            }
             match r.action {
                 Action::Create => {
                     let props = r.preview.clone().unwrap_or_default();
@@ -103,6 +106,20 @@ pub fn render(plan: &Plan) -> String {
             }
             out.push('\n');
         }
+    }
+    let losing: Vec<String> = plan
+        .resources
+        .iter()
+        .filter(|r| r.data_loss.is_some())
+        .map(|r| r.addr.to_string())
+        .collect();
+    if !losing.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} this plan deletes or replaces resources that hold data: {}. Read the DATA LOSS lines above before you apply it.\n",
+            style("Warning:").red().bold(),
+            losing.join(", ")
+        );
     }
     let s = &plan.summary;
     let _ = writeln!(

@@ -10,7 +10,9 @@ use bandup_infra::model::schema::{Default, Field, Kind, Schema};
 use bandup_infra::model::Quiet;
 use bandup_infra::model::{Addr, Outputs, Props, Value};
 use bandup_infra::plan::{plan, Mode, Plan};
-use bandup_infra::provider::{CallCounter, Live, Provider, ProviderError, Registry, Scope};
+use bandup_infra::provider::{
+    CallCounter, ErrorKind, Live, Provider, ProviderError, Registry, Request, Scope, TagDelta,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -227,6 +229,7 @@ impl Fake {
                 code: Some("FakeFailure".into()),
                 message: "told to fail".into(),
                 request_id: Some("req-1".into()),
+                kind: ErrorKind::Other,
                 ambiguous: false,
             });
         }
@@ -246,6 +249,7 @@ impl Fake {
             outputs: Outputs::from([("id".to_string(), Value::Str(id))]),
             refs,
             created: Some(created),
+            tags: BTreeMap::new(),
         }
     }
 }
@@ -259,26 +263,30 @@ impl Provider for Fake {
     async fn read(&self, scope: &Scope, _only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
         self.calls.add();
         let state = self.state.lock().expect("state");
+        // What the fake made carries the stack's tags unless a test changed them.
+        let tagged = |mut l: Live| {
+            if l.tags.is_empty() {
+                l.tags = scope.tags_for(&l.addr).into_iter().collect();
+            }
+            l
+        };
         Ok(state
             .values()
             .filter(|(env, _)| *env == scope.env)
-            .map(|(_, l)| l.clone())
+            .map(|(_, l)| tagged(l.clone()))
             .collect())
     }
 
-    async fn create(
-        &self,
-        scope: &Scope,
-        addr: &Addr,
-        props: &Props,
-    ) -> Result<Live, ProviderError> {
+    async fn create(&self, req: &Request<'_>) -> Result<Live, ProviderError> {
+        let (scope, addr, props) = (req.scope, req.addr, req.props);
         if self.dropped(addr) {
             return Err(lost("create"));
         }
         self.op("create", addr).await?;
         let n = self.next_id.fetch_add(1, Ordering::SeqCst);
         let id = format!("thing-{n}");
-        let live = self.make(addr, id.clone(), props, 1000 + n as u64);
+        let mut live = self.make(addr, id.clone(), props, 1000 + n as u64);
+        live.tags = req.tags().into_iter().collect();
         self.state
             .lock()
             .expect("state")
@@ -289,22 +297,19 @@ impl Provider for Fake {
         Ok(live)
     }
 
-    async fn update(
-        &self,
-        scope: &Scope,
-        props: &Props,
-        live: &Live,
-    ) -> Result<Live, ProviderError> {
+    async fn update(&self, req: &Request<'_>, live: &Live) -> Result<Live, ProviderError> {
+        let (scope, props) = (req.scope, req.props);
         if self.dropped(&live.addr) {
             return Err(lost("update"));
         }
         self.op("update", &live.addr).await?;
-        let next = self.make(
+        let mut next = self.make(
             &live.addr,
             live.id.clone(),
             props,
             live.created.unwrap_or(0),
         );
+        next.tags = live.tags.clone();
         self.state
             .lock()
             .expect("state")
@@ -315,7 +320,18 @@ impl Provider for Fake {
         Ok(next)
     }
 
-    async fn delete(&self, _scope: &Scope, live: &Live) -> Result<(), ProviderError> {
+    async fn retag(&self, live: &Live, delta: &TagDelta) -> Result<(), ProviderError> {
+        self.op("retag", &live.addr).await?;
+        let mut state = self.state.lock().expect("state");
+        if let Some((_, l)) = state.get_mut(&live.id) {
+            l.tags = live.tags.clone();
+            l.tags.retain(|k, _| !delta.remove.contains(k));
+            l.tags.extend(delta.set.clone());
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, _req: &Request<'_>, live: &Live) -> Result<(), ProviderError> {
         self.op("delete", &live.addr).await?;
         self.state.lock().expect("state").remove(&live.id);
         Ok(())
@@ -340,6 +356,7 @@ fn lost(verb: &str) -> ProviderError {
         code: None,
         message: "connection closed before the answer arrived".into(),
         request_id: None,
+        kind: ErrorKind::Other,
         ambiguous: true,
     }
 }

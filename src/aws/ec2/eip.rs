@@ -1,9 +1,10 @@
 //! `aws_eip`: an Elastic IP address for use in a VPC (a NAT gateway's public address).
 
-use super::{aws_error, deleted, live, once, owned, owner_filters, tag_spec, Clients};
+use super::{deleted, error, once, owned, owner_filters, retag, tag_spec};
+use crate::aws::{live, Clients, Owned};
 use crate::model::schema::Schema;
 use crate::model::{Addr, Props, Value};
-use crate::provider::{Live, Provider, ProviderError, Scope};
+use crate::provider::{Live, Provider, ProviderError, Request, Scope, TagDelta};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, ResourceType};
 
@@ -38,44 +39,43 @@ impl Provider for Eip {
             .set_filters(Some(owner_filters(scope, only)))
             .send()
             .await
-            .map_err(|e| aws_error("DescribeAddresses", e))?;
+            .map_err(|e| error("DescribeAddresses", e))?;
         Ok(out
             .addresses()
             .iter()
             .filter_map(|a| {
-                let (addr, created) = owned(scope, a.tags())?;
+                let owned = owned(scope, a.tags())?;
                 let id = a.allocation_id()?;
                 let ip = Value::Str(a.public_ip().unwrap_or_default().to_string());
-                Some(
-                    live(addr, id, Props::new(), Vec::new(), &[("public_ip", ip)])
-                        .created_at(created),
-                )
+                Some(live(
+                    owned,
+                    id,
+                    Props::new(),
+                    Vec::new(),
+                    &[("public_ip", ip)],
+                ))
             })
             .collect())
     }
 
-    async fn create(
-        &self,
-        scope: &Scope,
-        addr: &Addr,
-        props: &Props,
-    ) -> Result<Live, ProviderError> {
+    async fn create(&self, req: &Request<'_>) -> Result<Live, ProviderError> {
+        let props = req.props;
         let out = self
             .ec2
             .allocate_address()
             .domain(DomainType::Vpc)
-            .tag_specifications(tag_spec(scope, addr, ResourceType::ElasticIp))
+            .tag_specifications(tag_spec(req, ResourceType::ElasticIp))
             .customize()
             .config_override(once::<
                 aws_sdk_ec2::operation::allocate_address::AllocateAddressError,
             >())
             .send()
             .await
-            .map_err(|e| aws_error("AllocateAddress", e))?;
+            .map_err(|e| error("AllocateAddress", e))?;
         let id = out.allocation_id().unwrap_or_default();
         let ip = Value::Str(out.public_ip().unwrap_or_default().to_string());
         Ok(live(
-            addr.clone(),
+            Owned::made(req),
             id,
             props.clone(),
             Vec::new(),
@@ -83,7 +83,11 @@ impl Provider for Eip {
         ))
     }
 
-    async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
+    async fn retag(&self, l: &Live, delta: &TagDelta) -> Result<(), ProviderError> {
+        retag(&self.ec2, &l.id, delta).await
+    }
+
+    async fn delete(&self, _req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
         deleted(
             "ReleaseAddress",
             self.ec2.release_address().allocation_id(&l.id).send().await,

@@ -1,14 +1,12 @@
 //! `aws_security_group`: a security group and its ingress/egress rules. A rule admits one
 //! source: a CIDR block or another security group (the ALB -> app -> database chain).
 
-use super::{
-    aws_error, deleted, interfaces, live, name_blockers, once, owned, owner_filters, prop_str,
-    tag_spec, Clients,
-};
+use super::{deleted, error, interfaces, once, owned, owner_filters, retag, tag_spec};
+use crate::aws::{live, name_blockers, prop_str, Clients, Owned};
 use crate::config::{Diagnostic, Pos, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
-use crate::provider::{Live, Provider, ProviderError, Scope};
+use crate::provider::{Live, Provider, ProviderError, Request, Scope, TagDelta};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
 use std::collections::BTreeMap;
@@ -99,7 +97,7 @@ impl SecurityGroup {
                 .config_override(once::<aws_sdk_ec2::operation::authorize_security_group_egress::AuthorizeSecurityGroupEgressError>())
                 .send()
                 .await
-                .map_err(|e| aws_error("AuthorizeSecurityGroupEgress", e))?;
+                .map_err(|e| error("AuthorizeSecurityGroupEgress", e))?;
         } else {
             self.ec2
                 .authorize_security_group_ingress()
@@ -109,7 +107,7 @@ impl SecurityGroup {
                 .config_override(once::<aws_sdk_ec2::operation::authorize_security_group_ingress::AuthorizeSecurityGroupIngressError>())
                 .send()
                 .await
-                .map_err(|e| aws_error("AuthorizeSecurityGroupIngress", e))?;
+                .map_err(|e| error("AuthorizeSecurityGroupIngress", e))?;
         }
         Ok(())
     }
@@ -411,11 +409,11 @@ impl Provider for SecurityGroup {
             .send()
             .collect::<Result<_, _>>()
             .await
-            .map_err(|e| aws_error("DescribeSecurityGroups", e))?;
+            .map_err(|e| error("DescribeSecurityGroups", e))?;
         Ok(groups
             .into_iter()
             .filter_map(|g| {
-                let (addr, created) = owned(scope, g.tags())?;
+                let owned = owned(scope, g.tags())?;
                 let id = g.group_id()?;
                 let vpc = g.vpc_id().unwrap_or_default().to_string();
                 let props = Props::from([
@@ -435,7 +433,7 @@ impl Provider for SecurityGroup {
                 ]);
                 let mut refs = vec![vpc];
                 refs.extend(group_refs(&props));
-                Some(live(addr, id, props, refs, &[]).created_at(created))
+                Some(live(owned, id, props, refs, &[]))
             })
             .collect())
     }
@@ -514,27 +512,23 @@ impl Provider for SecurityGroup {
         out
     }
 
-    async fn create(
-        &self,
-        scope: &Scope,
-        addr: &Addr,
-        props: &Props,
-    ) -> Result<Live, ProviderError> {
+    async fn create(&self, req: &Request<'_>) -> Result<Live, ProviderError> {
+        let props = req.props;
         let vpc = prop_str(props, "vpc_id");
         let out = self
             .ec2
             .create_security_group()
-            .group_name(scope.name_for(addr))
+            .group_name(req.name())
             .description(prop_str(props, "description"))
             .vpc_id(vpc)
-            .tag_specifications(tag_spec(scope, addr, ResourceType::SecurityGroup))
+            .tag_specifications(tag_spec(req, ResourceType::SecurityGroup))
             .customize()
             .config_override(once::<
                 aws_sdk_ec2::operation::create_security_group::CreateSecurityGroupError,
             >())
             .send()
             .await
-            .map_err(|e| aws_error("CreateSecurityGroup", e))?;
+            .map_err(|e| error("CreateSecurityGroup", e))?;
         let id = out.group_id().unwrap_or_default().to_string();
         // A new group allows all egress; declared egress replaces that default.
         let fresh = Props::from([(
@@ -548,10 +542,11 @@ impl Provider for SecurityGroup {
         self.converge(&id, props, &fresh).await?;
         let mut refs = vec![vpc.to_string()];
         refs.extend(group_refs(props));
-        Ok(live(addr.clone(), &id, props.clone(), refs, &[]))
+        Ok(live(Owned::made(req), &id, props.clone(), refs, &[]))
     }
 
-    async fn update(&self, _scope: &Scope, props: &Props, l: &Live) -> Result<Live, ProviderError> {
+    async fn update(&self, req: &Request<'_>, l: &Live) -> Result<Live, ProviderError> {
+        let props = req.props;
         self.converge(&l.id, props, &l.props).await?;
         let mut next = l.clone();
         next.props = props.clone();
@@ -560,7 +555,11 @@ impl Provider for SecurityGroup {
         Ok(next)
     }
 
-    async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
+    async fn retag(&self, l: &Live, delta: &TagDelta) -> Result<(), ProviderError> {
+        retag(&self.ec2, &l.id, delta).await
+    }
+
+    async fn delete(&self, _req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
         let result = deleted(
             "DeleteSecurityGroup",
             self.ec2

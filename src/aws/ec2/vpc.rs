@@ -1,12 +1,10 @@
 //! `aws_vpc`: a VPC with its DNS attributes.
 
-use super::{
-    aws_error, deleted, eventually, live, name_blockers, once, owned, owner_filters, prop_str,
-    tag_map, tag_spec, Clients,
-};
+use super::{deleted, error, eventually, once, owned, owner_filters, retag, tag_map, tag_spec};
+use crate::aws::{live, name_blockers, prop_str, Clients, Owned};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
-use crate::provider::{Live, Provider, ProviderError, Scope};
+use crate::provider::{Live, Provider, ProviderError, Request, Scope, TagDelta};
 use async_trait::async_trait;
 use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, Tag, VpcAttributeName};
@@ -62,7 +60,7 @@ impl Vpc {
             .attribute(name.clone())
             .send()
             .await
-            .map_err(|e| aws_error("DescribeVpcAttribute", e))?;
+            .map_err(|e| error("DescribeVpcAttribute", e))?;
         let v = match name {
             VpcAttributeName::EnableDnsHostnames => out.enable_dns_hostnames(),
             _ => out.enable_dns_support(),
@@ -80,7 +78,7 @@ impl Vpc {
                     .filters(in_vpc())
                     .send()
                     .await
-                    .map_err(|e| aws_error("DescribeSubnets", e))
+                    .map_err(|e| error("DescribeSubnets", e))
             },
             async {
                 self.ec2
@@ -88,7 +86,7 @@ impl Vpc {
                     .filters(in_vpc())
                     .send()
                     .await
-                    .map_err(|e| aws_error("DescribeSecurityGroups", e))
+                    .map_err(|e| error("DescribeSecurityGroups", e))
             },
             async {
                 self.ec2
@@ -96,7 +94,7 @@ impl Vpc {
                     .filters(in_vpc())
                     .send()
                     .await
-                    .map_err(|e| aws_error("DescribeRouteTables", e))
+                    .map_err(|e| error("DescribeRouteTables", e))
             },
             async {
                 self.ec2
@@ -109,7 +107,7 @@ impl Vpc {
                     )
                     .send()
                     .await
-                    .map_err(|e| aws_error("DescribeInternetGateways", e))
+                    .map_err(|e| error("DescribeInternetGateways", e))
             },
             async {
                 self.ec2
@@ -124,7 +122,7 @@ impl Vpc {
                     )
                     .send()
                     .await
-                    .map_err(|e| aws_error("DescribeNatGateways", e))
+                    .map_err(|e| error("DescribeNatGateways", e))
             },
             async {
                 self.ec2
@@ -132,11 +130,11 @@ impl Vpc {
                     .filters(in_vpc())
                     .send()
                     .await
-                    .map_err(|e| aws_error("DescribeNetworkInterfaces", e))
+                    .map_err(|e| error("DescribeNetworkInterfaces", e))
             },
         )?;
         let who = |tags: &[Tag]| match owned(scope, tags) {
-            Some((addr, _)) => format!("`{addr}` of this stack"),
+            Some(o) => format!("`{}` of this stack", o.addr),
             None => match tag_map(tags).get("Name") {
                 Some(n) => format!("named {n:?}, not managed by this stack"),
                 None => "not managed by this stack".to_string(),
@@ -232,7 +230,7 @@ impl Vpc {
                 >())
                 .send()
                 .await
-                .map_err(|e| aws_error("ModifyVpcAttribute", e))?;
+                .map_err(|e| error("ModifyVpcAttribute", e))?;
         }
         Ok(())
     }
@@ -282,10 +280,10 @@ impl Provider for Vpc {
             .send()
             .collect::<Result<_, _>>()
             .await
-            .map_err(|e| aws_error("DescribeVpcs", e))?;
+            .map_err(|e| error("DescribeVpcs", e))?;
         let mut out = Vec::new();
         for v in vpcs {
-            let (Some((addr, created)), Some(id)) = (owned(scope, v.tags()), v.vpc_id()) else {
+            let (Some(owned), Some(id)) = (owned(scope, v.tags()), v.vpc_id()) else {
                 continue;
             };
             // DescribeVpcs does not return the DNS attributes: one call each, at once.
@@ -299,9 +297,7 @@ impl Provider for Vpc {
                 ("enable_dns_support".to_string(), Value::Bool(support)),
                 ("enable_dns_hostnames".to_string(), Value::Bool(hostnames)),
             ]);
-            out.push(
-                live(addr, id, props, Vec::new(), &[("cidr_block", cidr)]).created_at(created),
-            );
+            out.push(live(owned, id, props, Vec::new(), &[("cidr_block", cidr)]));
         }
         Ok(out)
     }
@@ -316,23 +312,19 @@ impl Provider for Vpc {
             .collect()
     }
 
-    async fn create(
-        &self,
-        scope: &Scope,
-        addr: &Addr,
-        props: &Props,
-    ) -> Result<Live, ProviderError> {
+    async fn create(&self, req: &Request<'_>) -> Result<Live, ProviderError> {
+        let props = req.props;
         let cidr = prop_str(props, "cidr_block");
         let out = self
             .ec2
             .create_vpc()
             .cidr_block(cidr)
-            .tag_specifications(tag_spec(scope, addr, ResourceType::Vpc))
+            .tag_specifications(tag_spec(req, ResourceType::Vpc))
             .customize()
             .config_override(once::<aws_sdk_ec2::operation::create_vpc::CreateVpcError>())
             .send()
             .await
-            .map_err(|e| aws_error("CreateVpc", e))?;
+            .map_err(|e| error("CreateVpc", e))?;
         let id = out
             .vpc()
             .and_then(|v| v.vpc_id())
@@ -352,7 +344,7 @@ impl Provider for Vpc {
         self.set_dns(&id, props, Some(&fresh)).await?;
         let cidr = Value::Str(cidr.to_string());
         Ok(live(
-            addr.clone(),
+            Owned::made(req),
             &id,
             props.clone(),
             Vec::new(),
@@ -360,14 +352,20 @@ impl Provider for Vpc {
         ))
     }
 
-    async fn update(&self, _scope: &Scope, props: &Props, l: &Live) -> Result<Live, ProviderError> {
+    async fn update(&self, req: &Request<'_>, l: &Live) -> Result<Live, ProviderError> {
+        let props = req.props;
         self.set_dns(&l.id, props, Some(&l.props)).await?;
         let mut next = l.clone();
         next.props = props.clone();
         Ok(next)
     }
 
-    async fn delete(&self, scope: &Scope, l: &Live) -> Result<(), ProviderError> {
+    async fn retag(&self, l: &Live, delta: &TagDelta) -> Result<(), ProviderError> {
+        retag(&self.ec2, &l.id, delta).await
+    }
+
+    async fn delete(&self, req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
+        let scope = req.scope;
         let result = deleted(
             "DeleteVpc",
             self.ec2.delete_vpc().vpc_id(&l.id).send().await,

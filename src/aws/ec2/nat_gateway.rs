@@ -1,18 +1,16 @@
 //! `aws_nat_gateway`: a public NAT gateway in a public subnet with an Elastic IP. Creation
 //! and deletion wait for AWS to finish (up to 10 minutes, as AWS documents).
 
-use super::{
-    aws_error, deleted, live, millis, once, owned, owner_filters, prop_str, tag_spec, Clients,
-};
+use super::{deleted, error, once, owned, owner_filters, retag, tag_spec};
+use crate::aws::{live, millis, prop_str, Clients, Owned};
 use crate::model::schema::{Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
-use crate::provider::{Live, Provider, ProviderError, Scope};
+use crate::provider::{ErrorKind, Live, Provider, ProviderError, Request, Scope, TagDelta};
 use async_trait::async_trait;
 use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::types::{Filter, ResourceType};
+use aws_smithy_runtime_api::client::waiters::error::WaiterError;
 use std::time::Duration;
-
-const TIMEOUT: Duration = Duration::from_secs(600);
 
 pub static SCHEMA: Schema = Schema {
     type_name: "aws_nat_gateway",
@@ -49,14 +47,28 @@ impl NatGateway {
         NatGateway { ec2: c.ec2.clone() }
     }
 
-    async fn wait_available(&self, id: &str) -> Result<(), ProviderError> {
+    async fn wait_available(&self, id: &str, timeout: Duration) -> Result<(), ProviderError> {
         self.ec2
             .wait_until_nat_gateway_available()
             .nat_gateway_ids(id)
-            .wait(TIMEOUT)
+            .wait(timeout)
             .await
-            .map_err(|e| ProviderError::new("wait for NAT gateway available", e.to_string()))?;
+            .map_err(|e| waited("available", e))?;
         Ok(())
+    }
+}
+
+/// A NAT waiter's failure: the time ran out, or AWS says the gateway failed.
+fn waited<O, E>(state: &str, e: WaiterError<O, E>) -> ProviderError
+where
+    WaiterError<O, E>: std::error::Error,
+{
+    let timeout = matches!(e, WaiterError::ExceededMaxWait(_));
+    let err = ProviderError::new(format!("wait for NAT gateway {state}"), e.to_string());
+    if timeout {
+        err.kind(ErrorKind::Timeout)
+    } else {
+        err
     }
 }
 
@@ -84,11 +96,11 @@ impl Provider for NatGateway {
             .send()
             .collect::<Result<_, _>>()
             .await
-            .map_err(|e| aws_error("DescribeNatGateways", e))?;
+            .map_err(|e| error("DescribeNatGateways", e))?;
         Ok(nats
             .into_iter()
             .filter_map(|n| {
-                let (addr, tagged) = owned(scope, n.tags())?;
+                let owned = owned(scope, n.tags())?;
                 let id = n.nat_gateway_id()?;
                 let subnet = n.subnet_id().unwrap_or_default().to_string();
                 let alloc = n
@@ -101,18 +113,14 @@ impl Provider for NatGateway {
                     ("subnet_id".to_string(), Value::Str(subnet.clone())),
                     ("allocation_id".to_string(), Value::Str(alloc.clone())),
                 ]);
-                let created = tagged.or_else(|| n.create_time().and_then(millis));
-                Some(live(addr, id, props, vec![subnet, alloc], &[]).created_at(created))
+                let owned = owned.or_created(n.create_time().and_then(millis));
+                Some(live(owned, id, props, vec![subnet, alloc], &[]))
             })
             .collect())
     }
 
-    async fn create(
-        &self,
-        scope: &Scope,
-        addr: &Addr,
-        props: &Props,
-    ) -> Result<Live, ProviderError> {
+    async fn create(&self, req: &Request<'_>) -> Result<Live, ProviderError> {
+        let props = req.props;
         let (subnet, alloc) = (
             prop_str(props, "subnet_id"),
             prop_str(props, "allocation_id"),
@@ -124,23 +132,23 @@ impl Provider for NatGateway {
             .allocation_id(alloc)
             // The same token on every attempt of this create: AWS answers a repeat with
             // the gateway it already made.
-            .client_token(scope.client_token(addr, props))
-            .tag_specifications(tag_spec(scope, addr, ResourceType::Natgateway))
+            .client_token(req.scope.client_token(req.addr, props))
+            .tag_specifications(tag_spec(req, ResourceType::Natgateway))
             .customize()
             .config_override(once::<
                 aws_sdk_ec2::operation::create_nat_gateway::CreateNatGatewayError,
             >())
             .send()
             .await
-            .map_err(|e| aws_error("CreateNatGateway", e))?;
+            .map_err(|e| error("CreateNatGateway", e))?;
         let id = out
             .nat_gateway()
             .and_then(|n| n.nat_gateway_id())
             .unwrap_or_default()
             .to_string();
-        self.wait_available(&id).await?;
+        self.wait_available(&id, req.timeout).await?;
         Ok(live(
-            addr.clone(),
+            Owned::made(req),
             &id,
             props.clone(),
             vec![subnet.to_string(), alloc.to_string()],
@@ -149,12 +157,16 @@ impl Provider for NatGateway {
     }
 
     /// A gateway found instead of created may still be starting: wait for it.
-    async fn adopt(&self, _scope: &Scope, _props: &Props, l: Live) -> Result<Live, ProviderError> {
-        self.wait_available(&l.id).await?;
+    async fn adopt(&self, req: &Request<'_>, l: Live) -> Result<Live, ProviderError> {
+        self.wait_available(&l.id, req.timeout).await?;
         Ok(l)
     }
 
-    async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
+    async fn retag(&self, l: &Live, delta: &TagDelta) -> Result<(), ProviderError> {
+        retag(&self.ec2, &l.id, delta).await
+    }
+
+    async fn delete(&self, req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
         deleted(
             "DeleteNatGateway",
             self.ec2
@@ -167,9 +179,9 @@ impl Provider for NatGateway {
         self.ec2
             .wait_until_nat_gateway_deleted()
             .nat_gateway_ids(&l.id)
-            .wait(TIMEOUT)
+            .wait(req.timeout)
             .await
-            .map_err(|e| ProviderError::new("wait for NAT gateway deleted", e.to_string()))?;
+            .map_err(|e| waited("deleted", e))?;
         Ok(())
     }
 }

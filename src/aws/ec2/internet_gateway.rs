@@ -1,9 +1,12 @@
 //! `aws_internet_gateway`: an internet gateway attached to one VPC.
 
-use super::{aws_error, deleted, live, once, owned, owner_filters, prop_str, tag_spec, Clients};
+use super::{deleted, error, once, owned, owner_filters, retag, tag_spec};
+use crate::aws::{live, prop_str, Clients, Owned};
 use crate::model::schema::{Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
-use crate::provider::{default_diff, Change, Live, Provider, ProviderError, Scope};
+use crate::provider::{
+    default_diff, Change, Live, Provider, ProviderError, Request, Scope, TagDelta,
+};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
 
@@ -38,7 +41,7 @@ impl InternetGateway {
             >())
             .send()
             .await
-            .map_err(|e| aws_error("AttachInternetGateway", e))?;
+            .map_err(|e| error("AttachInternetGateway", e))?;
         Ok(())
     }
 
@@ -76,11 +79,11 @@ impl Provider for InternetGateway {
             .send()
             .collect::<Result<_, _>>()
             .await
-            .map_err(|e| aws_error("DescribeInternetGateways", e))?;
+            .map_err(|e| error("DescribeInternetGateways", e))?;
         Ok(igws
             .into_iter()
             .filter_map(|g| {
-                let (addr, created) = owned(scope, g.tags())?;
+                let owned = owned(scope, g.tags())?;
                 let id = g.internet_gateway_id()?;
                 let vpc = g
                     .attachments()
@@ -91,28 +94,24 @@ impl Provider for InternetGateway {
                     "vpc_id".to_string(),
                     vpc.clone().map(Value::Str).unwrap_or(Value::Null),
                 )]);
-                Some(live(addr, id, props, vpc.into_iter().collect(), &[]).created_at(created))
+                Some(live(owned, id, props, vpc.into_iter().collect(), &[]))
             })
             .collect())
     }
 
-    async fn create(
-        &self,
-        scope: &Scope,
-        addr: &Addr,
-        props: &Props,
-    ) -> Result<Live, ProviderError> {
+    async fn create(&self, req: &Request<'_>) -> Result<Live, ProviderError> {
+        let props = req.props;
         let out = self
             .ec2
             .create_internet_gateway()
-            .tag_specifications(tag_spec(scope, addr, ResourceType::InternetGateway))
+            .tag_specifications(tag_spec(req, ResourceType::InternetGateway))
             .customize()
             .config_override(once::<
                 aws_sdk_ec2::operation::create_internet_gateway::CreateInternetGatewayError,
             >())
             .send()
             .await
-            .map_err(|e| aws_error("CreateInternetGateway", e))?;
+            .map_err(|e| error("CreateInternetGateway", e))?;
         let id = out
             .internet_gateway()
             .and_then(|g| g.internet_gateway_id())
@@ -121,7 +120,7 @@ impl Provider for InternetGateway {
         let vpc = prop_str(props, "vpc_id");
         self.attach(&id, vpc).await?;
         Ok(live(
-            addr.clone(),
+            Owned::made(req),
             &id,
             props.clone(),
             vec![vpc.to_string()],
@@ -142,7 +141,8 @@ impl Provider for InternetGateway {
         changes
     }
 
-    async fn update(&self, _scope: &Scope, props: &Props, l: &Live) -> Result<Live, ProviderError> {
+    async fn update(&self, req: &Request<'_>, l: &Live) -> Result<Live, ProviderError> {
+        let props = req.props;
         let want = prop_str(props, "vpc_id");
         match l.props.get("vpc_id").and_then(Value::as_str) {
             Some(old) if old == want => {}
@@ -158,7 +158,11 @@ impl Provider for InternetGateway {
         Ok(next)
     }
 
-    async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
+    async fn retag(&self, l: &Live, delta: &TagDelta) -> Result<(), ProviderError> {
+        retag(&self.ec2, &l.id, delta).await
+    }
+
+    async fn delete(&self, _req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
         if let Some(vpc) = l.props.get("vpc_id").and_then(Value::as_str) {
             self.detach(&l.id, vpc).await?;
         }

@@ -1,14 +1,12 @@
 //! `aws_subnet`: a subnet in one availability zone; checked to lie inside its VPC and
 //! not to overlap its siblings before any AWS call.
 
-use super::{
-    aws_error, deleted, eventually, interfaces, live, name_blockers, once, owned, owner_filters,
-    prop_str, tag_spec, Clients,
-};
+use super::{deleted, error, eventually, interfaces, once, owned, owner_filters, retag, tag_spec};
+use crate::aws::{live, name_blockers, prop_str, Clients, Owned};
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
-use crate::provider::{Live, Provider, ProviderError, Scope};
+use crate::provider::{Live, Provider, ProviderError, Request, Scope, TagDelta};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use ipnet::Ipv4Net;
@@ -68,7 +66,7 @@ impl Subnet {
             >())
             .send()
             .await
-            .map_err(|e| aws_error("ModifySubnetAttribute", e))?;
+            .map_err(|e| error("ModifySubnetAttribute", e))?;
         Ok(())
     }
 }
@@ -114,11 +112,11 @@ impl Provider for Subnet {
             .send()
             .collect::<Result<_, _>>()
             .await
-            .map_err(|e| aws_error("DescribeSubnets", e))?;
+            .map_err(|e| error("DescribeSubnets", e))?;
         Ok(subnets
             .into_iter()
             .filter_map(|s| {
-                let (addr, created) = owned(scope, s.tags())?;
+                let owned = owned(scope, s.tags())?;
                 let id = s.subnet_id()?;
                 let vpc_id = s.vpc_id().unwrap_or_default().to_string();
                 let props = Props::from([
@@ -136,10 +134,13 @@ impl Provider for Subnet {
                         Value::Bool(s.map_public_ip_on_launch().unwrap_or(false)),
                     ),
                 ]);
-                Some(
-                    live(addr, id, props.clone(), vec![vpc_id], &outputs(&props))
-                        .created_at(created),
-                )
+                Some(live(
+                    owned,
+                    id,
+                    props.clone(),
+                    vec![vpc_id],
+                    &outputs(&props),
+                ))
             })
             .collect())
     }
@@ -208,26 +209,22 @@ impl Provider for Subnet {
         out
     }
 
-    async fn create(
-        &self,
-        scope: &Scope,
-        addr: &Addr,
-        props: &Props,
-    ) -> Result<Live, ProviderError> {
+    async fn create(&self, req: &Request<'_>) -> Result<Live, ProviderError> {
+        let props = req.props;
         let out = self
             .ec2
             .create_subnet()
             .vpc_id(prop_str(props, "vpc_id"))
             .cidr_block(prop_str(props, "cidr_block"))
             .availability_zone(prop_str(props, "availability_zone"))
-            .tag_specifications(tag_spec(scope, addr, ResourceType::Subnet))
+            .tag_specifications(tag_spec(req, ResourceType::Subnet))
             .customize()
             .config_override(once::<
                 aws_sdk_ec2::operation::create_subnet::CreateSubnetError,
             >())
             .send()
             .await
-            .map_err(|e| aws_error("CreateSubnet", e))?;
+            .map_err(|e| error("CreateSubnet", e))?;
         let id = out
             .subnet()
             .and_then(|s| s.subnet_id())
@@ -242,7 +239,7 @@ impl Provider for Subnet {
         }
         let refs = vec![prop_str(props, "vpc_id").to_string()];
         Ok(live(
-            addr.clone(),
+            Owned::made(req),
             &id,
             props.clone(),
             refs,
@@ -250,7 +247,8 @@ impl Provider for Subnet {
         ))
     }
 
-    async fn update(&self, _scope: &Scope, props: &Props, l: &Live) -> Result<Live, ProviderError> {
+    async fn update(&self, req: &Request<'_>, l: &Live) -> Result<Live, ProviderError> {
+        let props = req.props;
         let want = props
             .get("map_public_ip_on_launch")
             .and_then(Value::as_bool)
@@ -261,7 +259,11 @@ impl Provider for Subnet {
         Ok(next)
     }
 
-    async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
+    async fn retag(&self, l: &Live, delta: &TagDelta) -> Result<(), ProviderError> {
+        retag(&self.ec2, &l.id, delta).await
+    }
+
+    async fn delete(&self, _req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
         let result = deleted(
             "DeleteSubnet",
             self.ec2.delete_subnet().subnet_id(&l.id).send().await,

@@ -1,13 +1,12 @@
 //! `aws_route_table`: a route table with its routes and subnet associations (both
 //! untaggable, so they are fields of the table and diffed as such).
 
-use super::{
-    aws_error, deleted, eventually, live, once, owned, owner_filters, prop_str, tag_spec, Clients,
-};
+use super::{deleted, error, eventually, once, owned, owner_filters, retag, tag_spec};
+use crate::aws::{live, prop_str, Clients, Owned};
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
-use crate::provider::{Live, Provider, ProviderError, Scope};
+use crate::provider::{Live, Provider, ProviderError, Request, Scope, TagDelta};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, RouteOrigin};
 use std::collections::BTreeMap;
@@ -83,7 +82,7 @@ impl RouteTable {
                 >())
                 .send()
                 .await
-                .map_err(|e| aws_error("ReplaceRoute", e))?;
+                .map_err(|e| error("ReplaceRoute", e))?;
         } else {
             self.ec2
                 .create_route()
@@ -95,7 +94,7 @@ impl RouteTable {
                 .config_override(once::<aws_sdk_ec2::operation::create_route::CreateRouteError>())
                 .send()
                 .await
-                .map_err(|e| aws_error("CreateRoute", e))?;
+                .map_err(|e| error("CreateRoute", e))?;
         }
         Ok(())
     }
@@ -180,7 +179,7 @@ impl RouteTable {
                 >())
                 .send()
                 .await
-                .map_err(|e| aws_error("AssociateRouteTable", e))?;
+                .map_err(|e| error("AssociateRouteTable", e))?;
             assoc.insert(
                 s.clone(),
                 Value::Str(out.association_id().unwrap_or_default().to_string()),
@@ -214,11 +213,11 @@ impl Provider for RouteTable {
             .send()
             .collect::<Result<_, _>>()
             .await
-            .map_err(|e| aws_error("DescribeRouteTables", e))?;
+            .map_err(|e| error("DescribeRouteTables", e))?;
         Ok(tables
             .into_iter()
             .filter_map(|t| {
-                let (addr, created) = owned(scope, t.tags())?;
+                let owned = owned(scope, t.tags())?;
                 let id = t.route_table_id()?;
                 let vpc = t.vpc_id().unwrap_or_default().to_string();
                 let mut refs = vec![vpc.clone()];
@@ -265,16 +264,13 @@ impl Provider for RouteTable {
                         Value::List(assoc.keys().map(|s| Value::Str(s.clone())).collect()),
                     ),
                 ]);
-                Some(
-                    live(
-                        addr,
-                        id,
-                        props,
-                        refs,
-                        &[("associations", Value::Map(assoc))],
-                    )
-                    .created_at(created),
-                )
+                Some(live(
+                    owned,
+                    id,
+                    props,
+                    refs,
+                    &[("associations", Value::Map(assoc))],
+                ))
             })
             .collect())
     }
@@ -314,26 +310,22 @@ impl Provider for RouteTable {
         out
     }
 
-    async fn create(
-        &self,
-        scope: &Scope,
-        addr: &Addr,
-        props: &Props,
-    ) -> Result<Live, ProviderError> {
+    async fn create(&self, req: &Request<'_>) -> Result<Live, ProviderError> {
+        let props = req.props;
         let vpc = prop_str(props, "vpc_id");
         let out = self
             .ec2
             .create_route_table()
             .vpc_id(vpc)
-            .client_token(scope.client_token(addr, props))
-            .tag_specifications(tag_spec(scope, addr, ResourceType::RouteTable))
+            .client_token(req.scope.client_token(req.addr, props))
+            .tag_specifications(tag_spec(req, ResourceType::RouteTable))
             .customize()
             .config_override(once::<
                 aws_sdk_ec2::operation::create_route_table::CreateRouteTableError,
             >())
             .send()
             .await
-            .map_err(|e| aws_error("CreateRouteTable", e))?;
+            .map_err(|e| error("CreateRouteTable", e))?;
         let id = out
             .route_table()
             .and_then(|t| t.route_table_id())
@@ -343,7 +335,7 @@ impl Provider for RouteTable {
             .converge(&id, props, &Props::new(), &BTreeMap::new())
             .await?;
         Ok(live(
-            addr.clone(),
+            Owned::made(req),
             &id,
             props.clone(),
             vec![vpc.to_string()],
@@ -351,7 +343,8 @@ impl Provider for RouteTable {
         ))
     }
 
-    async fn update(&self, _scope: &Scope, props: &Props, l: &Live) -> Result<Live, ProviderError> {
+    async fn update(&self, req: &Request<'_>, l: &Live) -> Result<Live, ProviderError> {
+        let props = req.props;
         let assoc = self
             .converge(&l.id, props, &l.props, &associations(l))
             .await?;
@@ -362,7 +355,11 @@ impl Provider for RouteTable {
         Ok(next)
     }
 
-    async fn delete(&self, _scope: &Scope, l: &Live) -> Result<(), ProviderError> {
+    async fn retag(&self, l: &Live, delta: &TagDelta) -> Result<(), ProviderError> {
+        retag(&self.ec2, &l.id, delta).await
+    }
+
+    async fn delete(&self, _req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
         for a in associations(l).values().filter_map(Value::as_str) {
             deleted(
                 "DisassociateRouteTable",

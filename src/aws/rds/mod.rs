@@ -1,0 +1,74 @@
+//! RDS: the database types (one file each) and what they share: RDS's error codes, tags
+//! (listed with each instance; per resource for groups) and retagging by ARN.
+
+use super::retry::service_calls;
+use super::{creation_tags, Owned};
+use crate::provider::{ErrorKind, ProviderError, Request, Scope, TagDelta};
+use aws_sdk_rds::types::Tag;
+use std::collections::BTreeMap;
+
+/// The kind of an RDS error code (`DBInstanceNotFound`, `DBSubnetGroupNotFoundFault`,
+/// `DBParameterGroupAlreadyExists`, `InvalidDBInstanceState`...).
+fn codes(code: &str) -> Option<ErrorKind> {
+    Some(match code {
+        c if c.contains("NotFound") => ErrorKind::NotFound,
+        c if c.contains("AlreadyExists") => ErrorKind::Conflict,
+        c if c.starts_with("Invalid") && c.contains("State") => ErrorKind::InUse,
+        _ => return None,
+    })
+}
+
+service_calls!(aws_sdk_rds, &[], codes);
+
+pub fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// What the tags of an RDS resource say, if `scope` owns it.
+pub fn owned(scope: &Scope, tags: &[Tag]) -> Option<Owned> {
+    super::owned(scope, tag_map(tags))
+}
+
+/// The tags a new resource is created with.
+pub fn tags(req: &Request<'_>) -> Vec<Tag> {
+    creation_tags(req)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// Set and remove tags on any RDS resource, by ARN.
+pub async fn retag(
+    rds: &aws_sdk_rds::Client,
+    arn: &str,
+    delta: &TagDelta,
+) -> Result<(), ProviderError> {
+    if !delta.set.is_empty() {
+        let tags = delta
+            .set
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build());
+        rds.add_tags_to_resource()
+            .resource_name(arn)
+            .set_tags(Some(tags.collect()))
+            .send()
+            .await
+            .map_err(|e| error("AddTagsToResource", e))?;
+    }
+    if !delta.remove.is_empty() {
+        rds.remove_tags_from_resource()
+            .resource_name(arn)
+            .set_tag_keys(Some(delta.remove.clone()))
+            .send()
+            .await
+            .map_err(|e| error("RemoveTagsFromResource", e))?;
+    }
+    Ok(())
+}
