@@ -453,3 +453,83 @@ async fn not_found_for_a_referenced_id_is_retried_as_aws_is_eventually_consisten
     // CreateRoute tried 8 times before giving up.
     assert_eq!(report.api_calls, 2 + 4 + 8);
 }
+
+#[tokio::test]
+async fn tags_changed_out_of_band_and_a_new_environment_tag_converge() {
+    use aws_sdk_ec2::types::{Filter, Tag};
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let p = Project::copy();
+    apply_env(p.root(), "dev", &registry, Mode::Normal).await;
+    let live = plan_env(p.root(), "dev", &registry, Mode::Normal).await;
+    let id_of = |addr: &str| {
+        live.resources
+            .iter()
+            .find(|r| r.addr.as_str() == addr)
+            .and_then(|r| r.live.as_ref().map(|l| l.id.clone()))
+            .expect("live id")
+    };
+    let (vpc, subnet) = (id_of("vpc"), id_of("public_subnet[eu-west-2a]"));
+
+    // In the console: a cost centre changed, a Name removed, an extra tag added.
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+    ec2.create_tags()
+        .resources(&vpc)
+        .tags(tag("cost-centre", "marketing"))
+        .tags(tag("owner", "someone"))
+        .send()
+        .await
+        .expect("tag vpc");
+    ec2.delete_tags()
+        .resources(&subnet)
+        .tags(Tag::builder().key("Name").build())
+        .send()
+        .await
+        .expect("untag subnet");
+    let drifted = plan_env(p.root(), "dev", &registry, Mode::Normal).await;
+    assert_eq!(
+        changes(&drifted),
+        expect(&[
+            ("vpc", Action::Update),
+            ("public_subnet[eu-west-2a]", Action::Update)
+        ])
+    );
+    let text = bandup_infra::ui::plan::render(&drifted);
+    assert!(
+        text.contains(
+            "~ tags = {cost-centre = \"marketing\", owner = \"someone\"} -> {cost-centre = \"engineering\"}"
+        ),
+        "{text}"
+    );
+    apply_converges(&drifted, p.root(), "dev", &registry).await;
+
+    // A tag added to the environment file reaches every resource, in place.
+    p.edit(
+        "environments/dev.yaml",
+        "  cost-centre: engineering\n",
+        "  cost-centre: engineering\n  data-classification: internal\n",
+    );
+    let added = plan_env(p.root(), "dev", &registry, Mode::Normal).await;
+    assert_eq!(
+        added.summary.change,
+        added.resources.len(),
+        "{:#?}",
+        changes(&added)
+    );
+    assert_eq!(added.summary.replace + added.summary.add, 0);
+    apply_converges(&added, p.root(), "dev", &registry).await;
+    let tagged_internal = ec2
+        .describe_subnets()
+        .filters(
+            Filter::builder()
+                .name("tag:data-classification")
+                .values("internal")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(tagged_internal.subnets().len(), 4);
+}

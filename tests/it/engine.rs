@@ -304,3 +304,124 @@ async fn an_interrupt_lets_in_flight_work_finish_and_starts_nothing_new() {
         "running apply again picks up where it stopped"
     );
 }
+
+/// The `tags` change planned for `addr`, if any.
+fn tag_change(plan: &Plan, addr: &str) -> Option<(Value, Value)> {
+    plan.resources
+        .iter()
+        .find(|r| r.addr.as_str() == addr)?
+        .changes
+        .iter()
+        .find(|c| c.field == "tags")
+        .map(|c| (c.before.clone(), c.after.clone()))
+}
+
+fn map(pairs: &[(&str, &str)]) -> Value {
+    Value::Map(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::Str(v.to_string())))
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn a_tag_changed_out_of_band_is_an_update_that_only_retags() {
+    let fake = Fake::new();
+    let p = Project::with_stack(CHAIN);
+    let registry = fake.registry();
+    converge(&p, &registry).await;
+    fake.tag_out_of_band("b", "Name", None);
+    fake.clear_log();
+    let pl = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(action(&pl, "b"), Action::Update);
+    let (before, after) = tag_change(&pl, "b").expect("tags change planned");
+    assert_eq!(before, map(&[]));
+    assert_eq!(after, map(&[("Name", "t-default-b")]));
+    converge(&p, &registry).await;
+    assert!(
+        fake.log().contains(&"retag b".to_string()),
+        "{:?}",
+        fake.log()
+    );
+    assert!(
+        !fake.log().contains(&"update b".to_string()),
+        "{:?}",
+        fake.log()
+    );
+    let again = plan_of(&p, &registry, Mode::Normal).await;
+    assert!(!again.summary.has_changes(), "{:#?}", again.resources);
+}
+
+#[tokio::test]
+async fn a_tag_added_to_the_stack_is_put_on_every_resource() {
+    let fake = Fake::new();
+    let p = Project::with_stack(CHAIN);
+    let registry = fake.registry();
+    converge(&p, &registry).await;
+    p.edit(
+        "stacks/bandup.yaml",
+        "stack: t\n",
+        "stack: t\ntags:\n  team: exams\n",
+    );
+    let pl = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(pl.summary.change, 4, "{:#?}", pl.resources);
+    assert_eq!(
+        tag_change(&pl, "c"),
+        Some((map(&[]), map(&[("team", "exams")])))
+    );
+    converge(&p, &registry).await;
+    assert!(!plan_of(&p, &registry, Mode::Normal)
+        .await
+        .summary
+        .has_changes());
+}
+
+#[tokio::test]
+async fn a_tag_nobody_declared_is_removed_but_aws_and_creation_tags_are_kept() {
+    let fake = Fake::new();
+    let p = Project::with_stack(CHAIN);
+    let registry = fake.registry();
+    converge(&p, &registry).await;
+    fake.tag_out_of_band("a", "owner", Some("someone"));
+    fake.tag_out_of_band("a", "aws:cloudformation:stack-name", Some("x"));
+    fake.tag_out_of_band("a", "bandup:created", Some("2026-01-01T00:00:00Z"));
+    let pl = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(
+        tag_change(&pl, "a"),
+        Some((map(&[("owner", "someone")]), map(&[])))
+    );
+    converge(&p, &registry).await;
+    let tags = &fake.copies_of("a")[0].tags;
+    assert!(!tags.contains_key("owner"));
+    assert!(tags.contains_key("aws:cloudformation:stack-name"));
+    assert!(tags.contains_key("bandup:created"));
+}
+
+#[tokio::test]
+async fn a_protected_resource_removed_from_the_stack_is_not_deleted() {
+    let fake = Fake::new();
+    let p = Project::with_stack(
+        "stack: t\nresources:\n  db: { type: fake_thing, protect: true }\n  web: { type: fake_thing }\n",
+    );
+    let registry = fake.registry();
+    converge(&p, &registry).await;
+    assert_eq!(
+        fake.copies_of("db")[0]
+            .tags
+            .get("bandup:protect")
+            .map(String::as_str),
+        Some("true")
+    );
+    p.edit(
+        "stacks/bandup.yaml",
+        "  db: { type: fake_thing, protect: true }\n",
+        "",
+    );
+    let (stack, graph) = load(p.root(), None, &registry);
+    let refused = plan(&stack, &graph, &registry, Mode::Normal, &Quiet).await;
+    let err = refused.expect_err("a protected orphan must not be deleted");
+    assert!(err.to_string().contains("`db` is protected"), "{err}");
+    assert!(err.to_string().contains("no longer declared"), "{err}");
+    assert_eq!(fake.copies("db"), 1);
+}

@@ -122,6 +122,19 @@ impl Fake {
             .unwrap_or_else(|| panic!("{entry:?} not in {log:?}"))
     }
 
+    /// Set (`Some`) or remove (`None`) a tag on every copy of `addr`, as someone in the
+    /// console would.
+    pub fn tag_out_of_band(&self, addr: &str, key: &str, value: Option<&str>) {
+        for (_, l) in self.state.lock().expect("state").values_mut() {
+            if l.addr.as_str() == addr {
+                match value {
+                    Some(v) => l.tags.insert(key.to_string(), v.to_string()),
+                    None => l.tags.remove(key),
+                };
+            }
+        }
+    }
+
     pub fn fail_on(&self, addr: &str) {
         self.fail.lock().expect("fail").insert(addr.to_string());
     }
