@@ -13,7 +13,7 @@ use crate::config::Stack;
 use crate::graph::Dag;
 use crate::model::{Addr, Event, Outputs, Props, Reporter, Value};
 use crate::provider::{
-    Change, Live, ProviderError, Registry, Scope, TagDelta, Timeouts, TAG_PROTECT,
+    counted, Change, Live, ProviderError, Registry, Scope, TagDelta, Timeouts, TAG_PROTECT,
 };
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -108,6 +108,9 @@ pub struct Plan {
     pub summary: Summary,
     /// AWS API calls made to compute this plan.
     pub api_calls: u64,
+    /// Per resource type: live resources found and the API calls discovery made.
+    #[serde(default)]
+    pub reads: BTreeMap<String, TypeRead>,
     pub elapsed_ms: u64,
 }
 
@@ -138,6 +141,13 @@ pub enum Mode {
     Destroy { force: bool },
 }
 
+/// What discovering one resource type found and cost.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeRead {
+    pub found: usize,
+    pub api_calls: u64,
+}
+
 /// Discover every live resource owned by `scope`, one batched read per resource type,
 /// all types at once.
 pub async fn discover(
@@ -145,29 +155,46 @@ pub async fn discover(
     scope: &Scope,
     reporter: &dyn Reporter,
 ) -> Result<Vec<(String, Live)>, PlanError> {
+    Ok(discover_counted(registry, scope, reporter).await?.0)
+}
+
+/// `discover`, with what each type found and the API calls its read made.
+pub async fn discover_counted(
+    registry: &Registry,
+    scope: &Scope,
+    reporter: &dyn Reporter,
+) -> Result<(Vec<(String, Live)>, BTreeMap<String, TypeRead>), PlanError> {
     let reads = registry.iter().map(|(type_name, p)| async move {
         reporter.event(Event::Reading {
             type_name: type_name.to_string(),
         });
-        let r = p.read(scope, None).await;
+        let (r, calls) = counted(p.read(scope, None)).await;
         if let Ok(found) = &r {
             reporter.event(Event::Read {
                 type_name: type_name.to_string(),
                 found: found.len(),
             });
         }
-        (type_name, r)
+        (type_name, r, calls)
     });
     let mut out = Vec::new();
-    for (type_name, r) in join_all(reads).await {
-        tracing::debug!(type_name, ok = r.is_ok(), "discovered");
+    let mut stats = BTreeMap::new();
+    for (type_name, r, api_calls) in join_all(reads).await {
+        tracing::debug!(type_name, ok = r.is_ok(), api_calls, "discovered");
         let found = r.map_err(|error| PlanError::Read {
             type_name: type_name.to_string(),
             error,
         })?;
+        stats.insert(
+            type_name.to_string(),
+            TypeRead {
+                found: found.len(),
+                api_calls,
+            },
+        );
         out.extend(found.into_iter().map(|l| (type_name.to_string(), l)));
     }
-    Ok(out)
+    Ok((out, stats))
 }
 
 /// Compute the plan for `stack` (whose graph is `graph`) against live AWS.
@@ -186,7 +213,7 @@ pub async fn plan(
         tags: stack.tags.clone(),
         run: new_run_id(),
     };
-    let discovered = discover(registry, &scope, reporter).await?;
+    let (discovered, reads) = discover_counted(registry, &scope, reporter).await?;
     let in_use = InUse::of(&discovered);
     let mut live: BTreeMap<Addr, Vec<(String, Live)>> = BTreeMap::new();
     for (type_name, l) in discovered {
@@ -359,6 +386,7 @@ pub async fn plan(
         resources,
         summary,
         api_calls: registry.calls.get() - calls_before,
+        reads,
         elapsed_ms: duration_ms(started.elapsed()),
     })
 }

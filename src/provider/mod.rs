@@ -21,7 +21,7 @@ mod diff;
 mod registry;
 
 pub use diff::{default_diff, Change};
-pub use registry::{CallCounter, Registry};
+pub use registry::{counted, CallCounter, Registry};
 
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::{Addr, Outputs, Props, Schema, Value};

@@ -18,9 +18,24 @@ pub struct Registry {
 #[derive(Clone, Debug, Default)]
 pub struct CallCounter(Arc<AtomicU64>);
 
+tokio::task_local! {
+    /// The counter of the work in progress on this task, if any (`counted`).
+    static SCOPED: Arc<AtomicU64>;
+}
+
+/// Run `work`, counting the API calls it makes itself (on its own task, including
+/// futures it joins), besides the registry-wide count: how discovery learns what each
+/// resource type costs.
+pub async fn counted<F: std::future::Future>(work: F) -> (F::Output, u64) {
+    let count = Arc::new(AtomicU64::new(0));
+    let out = SCOPED.scope(count.clone(), work).await;
+    (out, count.load(Ordering::Relaxed))
+}
+
 impl CallCounter {
     pub fn add(&self) {
         self.0.fetch_add(1, Ordering::Relaxed);
+        let _ = SCOPED.try_with(|c| c.fetch_add(1, Ordering::Relaxed));
     }
 
     pub fn get(&self) -> u64 {

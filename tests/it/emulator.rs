@@ -533,3 +533,21 @@ async fn tags_changed_out_of_band_and_a_new_environment_tag_converge() {
         .expect("describe");
     assert_eq!(tagged_internal.subnets().len(), 4);
 }
+
+#[tokio::test]
+async fn discovery_counts_the_calls_of_each_type_and_they_add_up() {
+    let moto = Moto::start();
+    let registry = bandup_infra::aws::registry(&moto.sdk().await);
+    let p = Project::copy();
+    apply_env(p.root(), "dev", &registry, Mode::Normal).await;
+    let again = plan_env(p.root(), "dev", &registry, Mode::Normal).await;
+    let calls = |t: &str| again.reads.get(t).map(|r| r.api_calls);
+    // One describe per EC2 type; the VPC's two DNS attributes are not in DescribeVpcs.
+    assert_eq!(calls("aws_vpc"), Some(3));
+    for t in ["aws_subnet", "aws_security_group", "aws_route_table", "aws_eip"] {
+        assert_eq!(calls(t), Some(1), "{t}");
+    }
+    assert_eq!(again.reads["aws_subnet"].found, 4);
+    let sum: u64 = again.reads.values().map(|r| r.api_calls).sum();
+    assert_eq!(sum, again.api_calls, "{:#?}", again.reads);
+}
