@@ -544,7 +544,12 @@ async fn discovery_counts_the_calls_of_each_type_and_they_add_up() {
     let calls = |t: &str| again.reads.get(t).map(|r| r.api_calls);
     // One describe per EC2 type; the VPC's two DNS attributes are not in DescribeVpcs.
     assert_eq!(calls("aws_vpc"), Some(3));
-    for t in ["aws_subnet", "aws_security_group", "aws_route_table", "aws_eip"] {
+    for t in [
+        "aws_subnet",
+        "aws_security_group",
+        "aws_route_table",
+        "aws_eip",
+    ] {
         assert_eq!(calls(t), Some(1), "{t}");
     }
     assert_eq!(again.reads["aws_subnet"].found, 4);
