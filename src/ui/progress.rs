@@ -83,7 +83,16 @@ impl Reporter for Live {
             | Event::Failed { addr, .. }
             | Event::Skipped { addr, .. }
             | Event::Interrupted { addr, .. } => addr.to_string(),
-            Event::Note { .. } => {
+            Event::Note { addr, message } => {
+                // The spinner says what its operation is waiting for now; the line stays.
+                if let Some(bar) = self
+                    .bars
+                    .lock()
+                    .ok()
+                    .and_then(|b| b.get(addr.as_str()).cloned())
+                {
+                    bar.set_message(format!("{addr}: {message}"));
+                }
                 if let Some(l) = line(&e) {
                     let _ = self.multi.println(l);
                 }
