@@ -331,8 +331,9 @@ async fn finish(
     let (mut live, mut step, mut attempt) = (live, first, 1);
     loop {
         let result = match step {
-            Via::Update => converge(provider, req, live.clone()).await,
-            Via::Adopt => match provider.adopt(req, live.clone()).await {
+            Via::Update if live.pending.is_none() => converge(provider, req, live.clone()).await,
+            // A copy found instead of created, or one still being made: wait for it.
+            Via::Update | Via::Adopt => match provider.adopt(req, live.clone()).await {
                 Ok(l) => converge(provider, req, l).await,
                 Err(e) => Err(e),
             },

@@ -256,6 +256,7 @@ pub fn live(
         refs,
         created: owned.created,
         tags: owned.tags,
+        pending: None,
     }
 }
 

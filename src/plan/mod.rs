@@ -296,6 +296,16 @@ pub async fn plan(
                 if !tags.is_empty() {
                     changes.push(tags.change(&l.tags));
                 }
+                // An earlier apply was stopped while AWS was still making it: this apply
+                // waits for it (and what refers to it waits in turn).
+                if let Some(status) = &l.pending {
+                    changes.push(Change {
+                        field: "status".into(),
+                        before: Value::Str(status.clone()),
+                        after: Value::Str("ready (apply waits for it)".into()),
+                        forces_replace: false,
+                    });
+                }
                 if changes.iter().any(|c| c.forces_replace) {
                     if res.protect {
                         return Err(PlanError::Protected {
@@ -312,7 +322,13 @@ pub async fn plan(
             }
         };
         if let (Some(l), Action::NoOp | Action::Update) = (&found, action) {
-            known.insert(res.addr.clone(), l.outputs.clone());
+            // What a resource still being made does not have yet (its endpoint) is
+            // known after apply, not null.
+            let mut outputs = l.outputs.clone();
+            if l.pending.is_some() {
+                outputs.retain(|_, v| !matches!(v, Value::Null));
+            }
+            known.insert(res.addr.clone(), outputs);
         }
         let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
         tracing::debug!(addr = %res.addr, ?action, ?fields, "planned");

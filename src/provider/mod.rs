@@ -140,6 +140,10 @@ pub struct Live {
     /// Every tag it carries, ownership tags included: desired state like any field.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// AWS is still making it (its status, such as `creating`): an earlier apply was
+    /// stopped before it was ready. The plan shows it and apply waits for it (`adopt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<String>,
 }
 
 /// What kind of failure an error is, whatever the service calls it: "already gone" is
@@ -376,8 +380,9 @@ pub trait Provider: Send + Sync {
     async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError>;
 
     /// Take over `live`, found by `read` in place of creating it (an earlier run was
-    /// killed while creating it, or another run made it): wait until it is usable. The
-    /// engine then brings its tags and fields to the stack like any update.
+    /// killed while creating it, or another run made it), or found `pending`: wait until
+    /// it is usable and return it as it is then. The engine then brings its tags and
+    /// fields to the stack like any update.
     async fn adopt(&self, _req: &Request<'_>, live: Live) -> Result<Live, ProviderError> {
         Ok(live)
     }

@@ -425,3 +425,64 @@ async fn a_protected_resource_removed_from_the_stack_is_not_deleted() {
     assert!(err.to_string().contains("no longer declared"), "{err}");
     assert_eq!(fake.copies("db"), 1);
 }
+
+#[tokio::test]
+async fn a_resource_still_being_made_by_a_stopped_apply_is_waited_for_not_made_again() {
+    let fake = Fake::new();
+    let p = Project::with_stack(
+        "stack: t\nresources:\n  db: { type: fake_thing }\n  app: { type: fake_thing, properties: { parent: \"${db.endpoint}\" } }\n",
+    );
+    let registry = fake.registry();
+    // The first apply made `db` and was stopped while AWS was still creating it.
+    fake.set_default_delay(Duration::ZERO);
+    let first = plan_of(&p, &registry, Mode::Normal).await;
+    let db_only = bandup_infra::plan::Plan {
+        resources: first
+            .resources
+            .iter()
+            .filter(|r| r.addr.as_str() == "db")
+            .cloned()
+            .collect(),
+        ..first.clone()
+    };
+    apply(&db_only, &registry, 10, Arc::new(Quiet)).await;
+    fake.still_making("db", "creating");
+    fake.clear_log();
+
+    let pl = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(action(&pl, "db"), Action::Update);
+    let db = pl
+        .resources
+        .iter()
+        .find(|r| r.addr.as_str() == "db")
+        .expect("db");
+    assert_eq!(db.changes[0].field, "status");
+    assert_eq!(db.changes[0].before, Value::Str("creating".into()));
+    // What it does not have yet is known after apply, not null.
+    let app = pl
+        .resources
+        .iter()
+        .find(|r| r.addr.as_str() == "app")
+        .expect("app");
+    assert_eq!(
+        app.preview.as_ref().and_then(|p| p.get("parent")),
+        Some(&Value::Unknown)
+    );
+    let text = bandup_infra::ui::plan::render(&pl);
+    assert!(
+        text.contains("~ status = \"creating\" -> \"ready (apply waits for it)\""),
+        "{text}"
+    );
+
+    let report = apply(&pl, &registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0, "{:?}", report.outcomes);
+    assert_eq!(fake.copies("db"), 1, "waited for, not made again");
+    assert!(fake.at("wait db") < fake.at("create app"));
+    let db_id = fake.copies_of("db")[0].id.clone();
+    assert_eq!(
+        fake.copies_of("app")[0].props["parent"],
+        Value::Str(format!("{db_id}.example"))
+    );
+    let again = plan_of(&p, &registry, Mode::Normal).await;
+    assert!(!again.summary.has_changes(), "{:#?}", again.resources);
+}

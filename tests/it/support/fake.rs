@@ -75,7 +75,7 @@ pub static SCHEMA: Schema = Schema {
             )
         },
     ],
-    attributes: &["id"],
+    attributes: &["id", "endpoint"],
 };
 
 #[derive(Default)]
@@ -131,6 +131,17 @@ impl Fake {
                     Some(v) => l.tags.insert(key.to_string(), v.to_string()),
                     None => l.tags.remove(key),
                 };
+            }
+        }
+    }
+
+    /// Leave every copy of `addr` as AWS shows one still being made (`status`), as an
+    /// apply stopped while waiting for it would.
+    pub fn still_making(&self, addr: &str, status: &str) {
+        for (_, l) in self.state.lock().expect("state").values_mut() {
+            if l.addr.as_str() == addr {
+                l.pending = Some(status.to_string());
+                l.outputs.insert("endpoint".into(), Value::Null);
             }
         }
     }
@@ -259,10 +270,14 @@ impl Fake {
             addr: addr.clone(),
             id: id.clone(),
             props: props.clone(),
-            outputs: Outputs::from([("id".to_string(), Value::Str(id))]),
+            outputs: Outputs::from([
+                ("id".to_string(), Value::Str(id.clone())),
+                ("endpoint".to_string(), Value::Str(format!("{id}.example"))),
+            ]),
             refs,
             created: Some(created),
             tags: BTreeMap::new(),
+            pending: None,
         }
     }
 }
@@ -331,6 +346,19 @@ impl Provider for Fake {
             return Err(lost("update"));
         }
         Ok(next)
+    }
+
+    /// Waits for a copy still being made: it is ready when the wait is over.
+    async fn adopt(&self, _req: &Request<'_>, live: Live) -> Result<Live, ProviderError> {
+        self.op("wait", &live.addr).await?;
+        let mut state = self.state.lock().expect("state");
+        let (_, l) = state
+            .get_mut(&live.id)
+            .ok_or_else(|| ProviderError::new("wait", "gone while waiting"))?;
+        l.pending = None;
+        l.outputs
+            .insert("endpoint".into(), Value::Str(format!("{}.example", l.id)));
+        Ok(l.clone())
     }
 
     async fn retag(&self, live: &Live, delta: &TagDelta) -> Result<(), ProviderError> {
