@@ -3,10 +3,17 @@
 //! file:line:col, reported at once (errors, and warnings that do not stop a command).
 //! No AWS call is made here.
 
+mod conform;
 pub mod diagnostic;
+mod environment;
+mod eval;
 mod expr;
+mod files;
+mod for_each;
+mod instance;
 mod load;
 pub mod names;
+mod params;
 pub mod project;
 pub mod yaml;
 
