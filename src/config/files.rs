@@ -8,7 +8,14 @@ use super::names::check_env_name;
 use super::yaml::{self, Node};
 use std::path::{Path, PathBuf};
 
-const STACK_KEYS: &[&str] = &["stack", "description", "tags", "parameters", "resources"];
+const STACK_KEYS: &[&str] = &[
+    "stack",
+    "description",
+    "tags",
+    "parameters",
+    "resources",
+    "outputs",
+];
 const ENV_KEYS: &[&str] = &[
     "environment",
     "description",

@@ -21,30 +21,32 @@ struct Properties {
 }
 
 impl Loader<'_> {
-    /// Every instance of every resource declared under `resources:`.
-    pub(super) fn resources(
-        &mut self,
-        stack: &Node,
-        overrides: Option<&Node>,
-        params: &Params,
-    ) -> Vec<Resource> {
-        let Some(res_node) = stack.get("resources") else {
-            return Vec::new();
-        };
-        let Some(entries) = res_node.as_map() else {
+    /// The entries under `resources:`; `None` when it is missing or not a mapping.
+    pub(super) fn resource_entries<'n>(&mut self, stack: &'n Node) -> Option<&'n [(Key, Node)]> {
+        let res_node = stack.get("resources")?;
+        let entries = res_node.as_map();
+        if entries.is_none() {
             self.err(Diagnostic::new(
                 res_node.pos.clone(),
                 "`resources` must be a mapping of names to resources",
             ));
-            return Vec::new();
-        };
-        let decls = self.declarations(entries, params);
-        let overrides = self.overrides(overrides, &decls);
+        }
+        entries
+    }
+
+    /// Every instance of every declared resource.
+    pub(super) fn resources(
+        &mut self,
+        decls: &[Decl],
+        overrides: Option<&Node>,
+        params: &Params,
+    ) -> Vec<Resource> {
+        let overrides = self.overrides(overrides, decls);
         let mut out = Vec::new();
-        for decl in &decls {
+        for decl in decls {
             let over = overrides.get(decl.name.name.as_str()).copied();
             for each in decl.instances() {
-                if let Some(r) = self.instance(decl, each.as_ref(), &decls, params, over) {
+                if let Some(r) = self.instance(decl, each.as_ref(), decls, params, over) {
                     out.push(r);
                 }
             }

@@ -1,5 +1,5 @@
 //! The loading run: the `Loader` state every stage shares, and the order of the stages
-//! (files and environment, parameters, declarations and `for_each`, instances).
+//! (files and environment, parameters, declarations and `for_each`, instances, outputs).
 
 use super::diagnostic::{Diagnostic, Diagnostics, Pos};
 use super::yaml::Node;
@@ -97,7 +97,16 @@ impl<'a> Loader<'a> {
             opts.env.is_some(),
         );
         let overrides = files.env.as_ref().and_then(|e| e.get("overrides"));
-        let resources = self.resources(&files.stack, overrides, &params);
+        let entries = self.resource_entries(&files.stack);
+        let decls = match entries {
+            Some(entries) => self.declarations(entries, &params),
+            None => Vec::new(),
+        };
+        let resources = match entries {
+            Some(_) => self.resources(&decls, overrides, &params),
+            None => Vec::new(),
+        };
+        let outputs = self.outputs(files.stack.get("outputs"), &decls, &params);
         Some(Stack {
             name: header.name,
             env: header.env,
@@ -105,6 +114,7 @@ impl<'a> Loader<'a> {
             account_id: header.account_id,
             tags: header.tags,
             resources,
+            outputs,
         })
     }
 }

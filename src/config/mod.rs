@@ -1,5 +1,5 @@
 //! Stack and environment YAML files -> a validated `Stack`: overlay merge, typed
-//! parameters, `for_each` expansion, `${...}` references and every problem found, with
+//! parameters, `for_each` expansion, `${...}` references, outputs and every problem found, with
 //! file:line:col, reported at once (errors, and warnings that do not stop a command).
 //! No AWS call is made here.
 
@@ -13,6 +13,7 @@ mod for_each;
 mod instance;
 mod load;
 pub mod names;
+mod outputs;
 mod params;
 pub mod project;
 pub mod yaml;
@@ -20,6 +21,7 @@ pub mod yaml;
 pub use diagnostic::{did_you_mean, Diagnostic, Diagnostics, Pos, Severity};
 pub use load::{load, LoadOptions};
 pub use names::{check_env_name, ENV_NAME_RULE};
+pub use outputs::OutputDecl;
 
 use crate::model::{Addr, Props, Schema};
 use std::collections::BTreeMap;
@@ -36,6 +38,8 @@ pub struct Stack {
     /// Stack-wide tags plus the environment's own.
     pub tags: BTreeMap<String, String>,
     pub resources: Vec<Resource>,
+    /// The declared outputs, in file order, their references kept as references.
+    pub outputs: Vec<OutputDecl>,
 }
 
 #[derive(Debug, Clone)]
