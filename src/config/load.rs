@@ -97,14 +97,13 @@ impl<'a> Loader<'a> {
             opts.env.is_some(),
         );
         let overrides = files.env.as_ref().and_then(|e| e.get("overrides"));
-        let entries = self.resource_entries(&files.stack);
-        let decls = match entries {
-            Some(entries) => self.declarations(entries, &params),
-            None => Vec::new(),
-        };
-        let resources = match entries {
-            Some(_) => self.resources(&decls, overrides, &params),
-            None => Vec::new(),
+        let (decls, resources) = match self.resource_entries(&files.stack) {
+            Some(entries) => {
+                let decls = self.declarations(entries, &params);
+                let resources = self.resources(&decls, overrides, &params);
+                (decls, resources)
+            }
+            None => (Vec::new(), Vec::new()),
         };
         let outputs = self.outputs(files.stack.get("outputs"), &decls, &params);
         Some(Stack {

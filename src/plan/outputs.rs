@@ -50,7 +50,7 @@ pub fn unchanged(plan: &Plan) -> LiveOutputs {
 fn live_where(plan: &Plan, keep: impl Fn(Action) -> bool) -> LiveOutputs {
     plan.resources
         .iter()
-        .filter(|r| keep(r.action) && r.desired.is_some())
+        .filter(|r| keep(r.action))
         .filter_map(|r| r.live.as_ref().map(|l| (r.addr.clone(), l.outputs.clone())))
         .collect()
 }
