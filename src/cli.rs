@@ -89,6 +89,12 @@ pub enum Command {
         after_help = "Edges point from a resource to the resources that depend on it.\n\nExamples:\n  bandup-infra graph --env dev | dot -Tsvg > graph.svg\n  bandup-infra graph --env prod --format mermaid"
     )]
     Graph(GraphArgs),
+
+    /// Print the stack's outputs, read from the live resources
+    #[command(
+        after_help = "Values come from live AWS, like plan: there is no state file. An output whose\nresource is not created yet shows (not yet applied); a sensitive one shows\n(sensitive). Exit code: 0 ok, 1 error (unknown NAME, --raw value not available).\n\nExamples:\n  bandup-infra output --env dev\n  bandup-infra output --env dev --json > outputs.json\n  VPC_ID=$(bandup-infra output --env dev vpc_id --raw)\n  bandup-infra output --env dev redis_auth --raw --show-sensitive"
+    )]
+    Output(OutputArgs),
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +128,24 @@ pub struct DestroyArgs {
     /// Also destroy resources marked `protect: true`
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Print only this output
+    pub name: Option<String>,
+
+    /// Print as JSON: name -> {value, sensitive, description}
+    #[arg(long, conflicts_with = "raw")]
+    pub json: bool,
+
+    /// Print NAME's value alone, unquoted, for scripts (strings, numbers, booleans)
+    #[arg(long, requires = "name")]
+    pub raw: bool,
+
+    /// Show the values of sensitive outputs too
+    #[arg(long)]
+    pub show_sensitive: bool,
 }
 
 #[derive(Debug, Args)]

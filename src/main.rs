@@ -56,6 +56,7 @@ fn main() -> ExitCode {
         match &cli.command {
             Command::Validate => commands::validate::run(&ctx),
             Command::Graph(a) => commands::graph::run(&ctx, a),
+            Command::Output(a) => commands::output::run(&ctx, a).await,
             Command::Plan(a) => commands::plan::run(&ctx, a).await,
             Command::Apply(a) => commands::apply::run(&ctx, a.auto_approve, Mode::Normal).await,
             Command::Destroy(a) => {

@@ -27,6 +27,9 @@ pub async fn run(ctx: &Ctx, auto_approve: bool, mode: Mode) -> Outcome {
     let plan = plan::plan(&stack, &graph, &registry, mode, reporter.as_ref()).await?;
     print!("{}", ui::plan::render(&plan));
     if !plan.summary.has_changes() {
+        if !destroy {
+            print_outputs(&stack, &graph, &registry, &plan).await;
+        }
         return Ok(ExitCode::SUCCESS);
     }
     if !auto_approve {
@@ -53,11 +56,33 @@ pub async fn run(ctx: &Ctx, auto_approve: bool, mode: Mode) -> Outcome {
     let report =
         crate::apply::apply_until(&plan, &registry, parallelism, reporter, &interrupt).await;
     print!("\n{}", ui::plan::render_report(&report, destroy));
-    Ok(if report.failed() + report.interrupted() > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    if report.failed() + report.interrupted() > 0 {
+        return Ok(ExitCode::from(1));
+    }
+    if !destroy {
+        print_outputs(&stack, &graph, &registry, &plan).await;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The stack's outputs after a successful apply; the apply has succeeded even when
+/// they cannot be read.
+async fn print_outputs(
+    stack: &crate::config::Stack,
+    graph: &crate::graph::Dag<crate::model::Addr>,
+    registry: &crate::provider::Registry,
+    plan: &plan::Plan,
+) {
+    if stack.outputs.is_empty() {
+        return;
+    }
+    match plan::outputs::after_apply(stack, graph, registry, plan).await {
+        Ok(outputs) => print!("{}", ui::outputs::render_after_apply(&outputs)),
+        Err(e) => println!(
+            "\nOutputs could not be read ({e}); `bandup-infra output --env {}` reads them.",
+            stack.env
+        ),
+    }
 }
 
 /// Wait for SIGINT or SIGTERM, as `what` ("Interrupted", "Terminated").

@@ -1,18 +1,27 @@
 //! Stack and environment YAML files -> a validated `Stack`: overlay merge, typed
-//! parameters, `for_each` expansion, `${...}` references and every problem found, with
+//! parameters, `for_each` expansion, `${...}` references, outputs and every problem found, with
 //! file:line:col, reported at once (errors, and warnings that do not stop a command).
 //! No AWS call is made here.
 
+mod conform;
 pub mod diagnostic;
+mod environment;
+mod eval;
 mod expr;
+mod files;
+mod for_each;
+mod instance;
 mod load;
 pub mod names;
+mod outputs;
+mod params;
 pub mod project;
 pub mod yaml;
 
 pub use diagnostic::{did_you_mean, Diagnostic, Diagnostics, Pos, Severity};
 pub use load::{load, LoadOptions};
 pub use names::{check_env_name, ENV_NAME_RULE};
+pub use outputs::OutputDecl;
 
 use crate::model::{Addr, Props, Schema};
 use std::collections::BTreeMap;
@@ -29,6 +38,8 @@ pub struct Stack {
     /// Stack-wide tags plus the environment's own.
     pub tags: BTreeMap<String, String>,
     pub resources: Vec<Resource>,
+    /// The declared outputs, in file order, their references kept as references.
+    pub outputs: Vec<OutputDecl>,
 }
 
 #[derive(Debug, Clone)]

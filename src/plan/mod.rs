@@ -9,6 +9,8 @@
 //! older) group of linked resources, then the older one is kept; the others are deleted,
 //! with the reason. Nothing in use is replaced because of a duplicate.
 
+pub mod outputs;
+
 use crate::config::Stack;
 use crate::graph::Dag;
 use crate::model::{Addr, Event, Outputs, Props, Reporter, Value};

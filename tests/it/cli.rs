@@ -379,3 +379,112 @@ fn project_points_at_the_project_from_anywhere() {
         stderr(&o)
     );
 }
+
+#[test]
+fn output_has_help_with_an_example() {
+    let o = run(&["output", "--help"], &[]);
+    assert_eq!(code(&o), 0);
+    let help = stdout(&o);
+    assert!(help.contains("Examples:"), "{help}");
+    assert!(help.contains("--show-sensitive"), "{help}");
+}
+
+/// `output` before and after an apply of the dev network, in a copy of the project
+/// whose stack adds a sensitive output.
+#[test]
+fn output_reads_the_stack_outputs_from_live_aws() {
+    let moto = Moto::start();
+    let env = moto.env();
+    let project = crate::support::Project::copy();
+    project.edit(
+        "stacks/bandup.yaml",
+        "outputs:\n",
+        "outputs:\n  vpc_range:\n    value: ${vpc.cidr_block}\n    sensitive: true\n",
+    );
+    let dir = project.root();
+    let output = |args: &[&str]| {
+        let mut all = vec!["output", "--env", "dev"];
+        all.extend_from_slice(args);
+        run_in(dir, &all, &env)
+    };
+
+    let before = output(&[]);
+    assert_eq!(code(&before), 0, "{}", stderr(&before));
+    assert!(
+        stdout(&before).contains("vpc_id                  = (not yet applied)"),
+        "{}",
+        stdout(&before)
+    );
+    let missing = output(&["vpc_id", "--raw"]);
+    assert_eq!(code(&missing), 1);
+    assert!(
+        stderr(&missing).contains("output `vpc_id` is not yet applied: `vpc` does not exist yet"),
+        "{}",
+        stderr(&missing)
+    );
+
+    let applied = run_in(dir, &["apply", "--env", "dev", "--auto-approve"], &env);
+    assert_eq!(code(&applied), 0, "{}", stderr(&applied));
+    let report = stdout(&applied);
+    assert!(report.contains("\nOutputs:\n\n"), "{report}");
+    assert!(
+        report.contains("  vpc_range               = (sensitive)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("  vpc_id                  = \"vpc-"),
+        "{report}"
+    );
+
+    let text = output(&[]);
+    assert_eq!(code(&text), 0, "{}", stderr(&text));
+    // The ids and public addresses AWS chooses differ from run to run.
+    let filters = vec![
+        (r"(vpc|subnet|sg)-[0-9a-f]+", "[id]"),
+        (r#""\d+\.\d+\.\d+\.\d+""#, "\"[ip]\""),
+    ];
+    insta::with_settings!({ filters => filters }, {
+        insta::assert_snapshot!("output_text_after_apply", stdout(&text));
+    });
+
+    let json = output(&["--json"]);
+    assert_eq!(code(&json), 0, "{}", stderr(&json));
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).expect("--json is JSON");
+    let vpc_id = parsed["vpc_id"]["value"].as_str().expect("vpc_id is known");
+    assert!(vpc_id.starts_with("vpc-"), "{parsed}");
+    assert_eq!(parsed["vpc_id"]["description"], "The environment's VPC");
+    assert_eq!(parsed["vpc_id"]["sensitive"], false);
+    assert_eq!(
+        parsed["private_subnet_ids"]["value"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(parsed["vpc_range"]["value"], "(sensitive)");
+    assert_eq!(parsed["vpc_range"]["sensitive"], true);
+
+    let raw = output(&["vpc_id", "--raw"]);
+    assert_eq!(code(&raw), 0, "{}", stderr(&raw));
+    assert_eq!(stdout(&raw), format!("{vpc_id}\n"));
+
+    let unknown = output(&["vpc_idd"]);
+    assert_eq!(code(&unknown), 1);
+    assert!(
+        stderr(&unknown).contains("no output `vpc_idd`: did you mean `vpc_id`?"),
+        "{}",
+        stderr(&unknown)
+    );
+
+    let refused = output(&["vpc_range", "--raw"]);
+    assert_eq!(code(&refused), 1);
+    assert!(stdout(&refused).is_empty(), "{}", stdout(&refused));
+    assert!(
+        stderr(&refused).contains("output `vpc_range` is sensitive")
+            && stderr(&refused).contains("--show-sensitive"),
+        "{}",
+        stderr(&refused)
+    );
+    let shown = output(&["vpc_range", "--raw", "--show-sensitive"]);
+    assert_eq!(code(&shown), 0, "{}", stderr(&shown));
+    assert_eq!(stdout(&shown), "10.10.0.0/16\n");
+}

@@ -727,3 +727,96 @@ fn the_minimal_example_is_a_valid_project_without_warnings() {
     });
     assert!(all.is_empty(), "{all:#?}");
 }
+
+#[test]
+fn outputs_are_loaded_with_their_references_kept() {
+    use bandup_infra::model::Value;
+    let registry = bandup_infra::aws::offline_registry();
+    let opts = LoadOptions {
+        root: fixtures(),
+        env: None,
+        stack: Some(fixtures().join("outputs/stack.yaml")),
+    };
+    let (stack, diags) = load(&opts, &registry);
+    assert!(diags.is_empty(), "{:#?}", diags.items);
+    let names: Vec<&str> = stack.outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "vpc_id",
+            "subnet_ids",
+            "first_subnet",
+            "endpoint",
+            "port",
+            "secret"
+        ]
+    );
+    let out = |name: &str| {
+        stack
+            .outputs
+            .iter()
+            .find(|o| o.name == name)
+            .expect("declared")
+    };
+    assert_eq!(out("vpc_id").description.as_deref(), Some("The VPC"));
+    assert_eq!(out("vpc_id").pos.to_string(), "outputs/stack.yaml:19:3");
+    assert!(matches!(&out("subnet_ids").value, Value::Ref(r) if r.splat && r.targets.len() == 2));
+    assert!(
+        matches!(&out("first_subnet").value, Value::Ref(r) if r.targets[0].as_str() == "subnet[eu-west-2a]")
+    );
+    assert!(matches!(out("endpoint").value, Value::Template(_)));
+    assert_eq!(out("port").value, Value::Int(8080));
+    assert!(out("secret").sensitive);
+    assert!(!out("vpc_id").sensitive);
+    // Outputs add no dependency: the graph is that of the resources alone.
+    assert!(builder::build(&stack).is_ok());
+}
+
+#[test]
+fn outputs_referring_to_an_undeclared_resource_suggest_the_one_meant() {
+    let d = only(
+        "output_bad_reference",
+        "9:12",
+        "reference to unknown resource `vcp`",
+    );
+    assert_eq!(hint(&d), "did you mean `vpc`?");
+}
+
+#[test]
+fn outputs_referring_to_an_unknown_attribute_list_the_real_ones() {
+    let d = only(
+        "output_unknown_attribute",
+        "9:12",
+        "`vpc` (aws_vpc) has no attribute `cidr_blok`",
+    );
+    assert!(hint(&d).starts_with("did you mean `cidr_block`?"), "{d}");
+}
+
+#[test]
+fn unknown_keys_of_an_output_suggest_the_right_one() {
+    let d = only(
+        "output_unknown_key",
+        "10:5",
+        "unknown field `sensitiv` in output `vpc_id`",
+    );
+    assert_eq!(hint(&d), "did you mean `sensitive`?");
+}
+
+#[test]
+fn every_problem_of_the_outputs_is_reported_at_once() {
+    let all: Vec<String> = problems("output_problems")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let expected = [
+        "invalid/output_problems.yaml:19:3: missing required field `value` in output `no_value`",
+        "invalid/output_problems.yaml:23:16: `sensitive` must be true or false",
+        "invalid/output_problems.yaml:25:12: `subnet` has `for_each`: say which instance",
+        "invalid/output_problems.yaml:27:12: `each` is only available in a resource with `for_each`",
+        "invalid/output_problems.yaml:29:12: unknown parameter `app_prot` (hint: did you mean `param.app_port`?)",
+    ];
+    assert_eq!(all.len(), expected.len(), "{all:#?}");
+    for (got, want) in all.iter().zip(expected) {
+        assert!(got.starts_with(want), "{got}\n does not start with\n{want}");
+    }
+}
