@@ -57,6 +57,10 @@ pub struct Report {
     pub outcomes: Vec<Outcome>,
     pub api_calls: u64,
     pub elapsed_ms: u64,
+    /// The attributes of every resource the plan keeps, as they are after the apply
+    /// (what outputs are resolved from without reading AWS again).
+    #[serde(skip)]
+    pub outputs: BTreeMap<Addr, Outputs>,
 }
 
 impl Report {
@@ -200,10 +204,12 @@ pub async fn apply_until(
             Err(e) => tracing::error!("an apply task panicked: {e}"),
         }
     }
+    let outputs = outputs.lock().map(|o| o.clone()).unwrap_or_default();
     Report {
         outcomes: walk.outcomes,
         api_calls: registry.calls.get() - calls_before,
         elapsed_ms: duration_ms(started.elapsed()),
+        outputs,
     }
 }
 
@@ -221,7 +227,14 @@ async fn run_step(
             message,
         })
     };
-    let timeouts = step.timeouts.unwrap_or_else(|| provider.timeouts());
+    // The resource's own `timeouts:`, else its type's.
+    let (own, default) = (step.timeouts, provider.timeouts());
+    let secs = |s: Option<u64>, d: Duration| s.map(Duration::from_secs).unwrap_or(d);
+    let timeouts = crate::provider::Timeouts {
+        create: secs(own.create, default.create),
+        update: secs(own.update, default.update),
+        delete: secs(own.delete, default.delete),
+    };
     if step.op == Op::Delete {
         if let Some(l) = &step.live {
             // A resource no longer declared is deleted as it was read.

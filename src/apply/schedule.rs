@@ -11,9 +11,9 @@
 //! with its own edges.
 
 use crate::graph::Dag;
-use crate::model::{Addr, Op, Props};
+use crate::model::{Addr, Op, Props, TimeoutOverrides};
 use crate::plan::{Action, Plan, PlannedResource};
-use crate::provider::{Live, Registry, Timeouts};
+use crate::provider::{Live, Registry};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One operation on one resource.
@@ -25,7 +25,7 @@ pub struct Step {
     pub desired: Props,
     pub live: Option<Live>,
     /// The resource's own `timeouts:`, if it sets them.
-    pub timeouts: Option<Timeouts>,
+    pub timeouts: TimeoutOverrides,
     pub protect: bool,
 }
 

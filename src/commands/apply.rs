@@ -28,7 +28,7 @@ pub async fn run(ctx: &Ctx, auto_approve: bool, mode: Mode) -> Outcome {
     print!("{}", ui::plan::render(&plan));
     if !plan.summary.has_changes() {
         if !destroy {
-            print_outputs(&stack, &graph, &registry, &plan).await;
+            print_outputs(&stack, &graph, &registry, &plan, &Default::default()).await;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -60,7 +60,7 @@ pub async fn run(ctx: &Ctx, auto_approve: bool, mode: Mode) -> Outcome {
         return Ok(ExitCode::from(1));
     }
     if !destroy {
-        print_outputs(&stack, &graph, &registry, &plan).await;
+        print_outputs(&stack, &graph, &registry, &plan, &report.outputs).await;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -72,11 +72,12 @@ async fn print_outputs(
     graph: &crate::graph::Dag<crate::model::Addr>,
     registry: &crate::provider::Registry,
     plan: &plan::Plan,
+    applied: &plan::outputs::LiveOutputs,
 ) {
     if stack.outputs.is_empty() {
         return;
     }
-    match plan::outputs::after_apply(stack, graph, registry, plan).await {
+    match plan::outputs::after_apply(stack, graph, registry, plan, applied).await {
         Ok(outputs) => print!("{}", ui::outputs::render_after_apply(&outputs)),
         Err(e) => println!(
             "\nOutputs could not be read ({e}); `bandup-infra output --env {}` reads them.",

@@ -17,6 +17,7 @@ const RESOURCE_KEYS: &[&str] = &[
     "properties",
     "depends_on",
     "protect",
+    "timeouts",
     "for_each",
 ];
 

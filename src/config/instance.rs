@@ -10,7 +10,7 @@ use super::load::Loader;
 use super::params::Params;
 use super::yaml::{Key, Node, NodeKind};
 use super::Resource;
-use crate::model::{Addr, Props, Schema};
+use crate::model::{Addr, Props, Schema, TimeoutOverrides};
 use std::collections::BTreeMap;
 
 /// What the properties of one instance came to.
@@ -112,7 +112,8 @@ impl Loader<'_> {
             mut deps,
         } = self.properties(&addr, decl, schema, fields, &mut eval);
         self.depends_on(decl, decls, &mut deps);
-        let protect = self.protect(decl);
+        let protect = self.protect(decl, &mut eval);
+        let timeouts = self.timeouts(decl);
         deps.sort();
         deps.dedup();
         deps.retain(|d| d != &addr);
@@ -122,6 +123,7 @@ impl Loader<'_> {
             props,
             deps,
             protect,
+            timeouts,
             pos: decl.name.pos.clone(),
             field_pos,
         })
@@ -242,21 +244,71 @@ impl Loader<'_> {
         }
     }
 
-    fn protect(&mut self, decl: &Decl) -> bool {
-        match decl.body.get("protect") {
-            None => false,
-            Some(Node {
-                kind: NodeKind::Bool(b),
-                ..
-            }) => *b,
-            Some(n) => {
-                self.err(Diagnostic::new(
-                    n.pos.clone(),
-                    "`protect` must be true or false",
-                ));
+    /// `protect: true`, or a boolean parameter (`${param.protect_data}`) so that one
+    /// stack protects its data in prod only.
+    fn protect(&mut self, decl: &Decl, eval: &mut Eval) -> bool {
+        let Some(n) = decl.body.get("protect") else {
+            return false;
+        };
+        let value = match &n.kind {
+            NodeKind::Bool(b) => return *b,
+            NodeKind::Str(_) => eval.value(n),
+            _ => crate::model::Value::Null,
+        };
+        for e in std::mem::take(&mut eval.errors) {
+            self.err(e);
+        }
+        match value {
+            crate::model::Value::Bool(b) => b,
+            _ => {
+                self.err(
+                    Diagnostic::new(n.pos.clone(), "`protect` must be true or false").hint(
+                        "write true or false, or a boolean parameter such as ${param.protect_data}",
+                    ),
+                );
                 false
             }
         }
+    }
+
+    /// `timeouts: { create: 60m, update: 80m, delete: 30m }`.
+    fn timeouts(&mut self, decl: &Decl) -> TimeoutOverrides {
+        let mut t = TimeoutOverrides::default();
+        let Some(n) = decl.body.get("timeouts") else {
+            return t;
+        };
+        let Some(m) = n.as_map() else {
+            self.err(
+                Diagnostic::new(n.pos.clone(), "`timeouts` must be a mapping")
+                    .hint("for example: timeouts: { create: 60m, delete: 30m }"),
+            );
+            return t;
+        };
+        for (k, v) in m.iter() {
+            let slot = match k.name.as_str() {
+                "create" => &mut t.create,
+                "update" => &mut t.update,
+                "delete" => &mut t.delete,
+                other => {
+                    let mut d =
+                        Diagnostic::new(k.pos.clone(), format!("unknown timeout `{other}`"));
+                    d = match did_you_mean(other, ["create", "update", "delete"]) {
+                        Some(m) => d.hint(format!("did you mean `{m}`?")),
+                        None => d.hint("the timeouts are create, update and delete"),
+                    };
+                    self.err(d);
+                    continue;
+                }
+            };
+            match duration_secs(v) {
+                Some(secs) => *slot = Some(secs),
+                None => self.err(
+                    Diagnostic::new(v.pos.clone(), format!("`{}` is not a duration", k.name))
+                        .hint("write a number with s, m or h, such as 90s, 45m, 2h or 1h30m"),
+                ),
+            }
+        }
+        t
     }
 }
 
@@ -337,4 +389,28 @@ fn nested_pos(path: &str, node: &Node, out: &mut BTreeMap<String, Pos>) {
         }
         _ => {}
     }
+}
+
+/// Seconds of a duration written `90s`, `45m`, `2h` or `1h30m` (at least one second).
+fn duration_secs(n: &Node) -> Option<u64> {
+    let NodeKind::Str(s) = &n.kind else {
+        return None;
+    };
+    let (mut total, mut digits) = (0u64, String::new());
+    for c in s.trim().chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            'h' | 'm' | 's' if !digits.is_empty() => {
+                let unit = match c {
+                    'h' => 3600,
+                    'm' => 60,
+                    _ => 1,
+                };
+                total = total.checked_add(digits.parse::<u64>().ok()?.checked_mul(unit)?)?;
+                digits.clear();
+            }
+            _ => return None,
+        }
+    }
+    (digits.is_empty() && total > 0).then_some(total)
 }

@@ -23,7 +23,7 @@ pub use load::{load, LoadOptions};
 pub use names::{check_env_name, ENV_NAME_RULE};
 pub use outputs::OutputDecl;
 
-use crate::model::{Addr, Props, Schema};
+use crate::model::{Addr, Props, Schema, TimeoutOverrides};
 use std::collections::BTreeMap;
 
 /// A loaded stack for one environment: every resource instance with its properties
@@ -50,6 +50,8 @@ pub struct Resource {
     /// Everything this resource must wait for: references plus `depends_on`.
     pub deps: Vec<Addr>,
     pub protect: bool,
+    /// `timeouts:` for its create, update and delete, where it sets them.
+    pub timeouts: TimeoutOverrides,
     pub pos: Pos,
     /// Where each property was written, for checks that look across resources; also
     /// each item and field written inside one (`ingress[0]`, `ingress[0].from_port`).

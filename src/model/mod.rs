@@ -42,5 +42,22 @@ impl fmt::Display for Addr {
     }
 }
 
+/// A resource's own `timeouts:` in seconds; each `None` keeps its type's default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeoutOverrides {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete: Option<u64>,
+}
+
+impl TimeoutOverrides {
+    pub fn is_empty(&self) -> bool {
+        *self == TimeoutOverrides::default()
+    }
+}
+
 /// Attributes of a live resource (`id`, `arn`, ...), readable by `${name.attr}` references.
 pub type Outputs = std::collections::BTreeMap<String, Value>;

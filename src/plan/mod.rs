@@ -13,9 +13,9 @@ pub mod outputs;
 
 use crate::config::Stack;
 use crate::graph::Dag;
-use crate::model::{Addr, Event, Outputs, Props, Reporter, Value};
+use crate::model::{Addr, Event, Outputs, Props, Reporter, TimeoutOverrides, Value};
 use crate::provider::{
-    counted, Change, Live, ProviderError, Registry, Scope, TagDelta, Timeouts, TAG_PROTECT,
+    counted, Change, Live, ProviderError, Registry, Scope, TagDelta, TAG_PROTECT,
 };
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -64,8 +64,8 @@ pub struct PlannedResource {
     pub deps: Vec<Addr>,
     pub protect: bool,
     /// The resource's own `timeouts:`, if it sets them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeouts: Option<Timeouts>,
+    #[serde(default, skip_serializing_if = "TimeoutOverrides::is_empty")]
+    pub timeouts: TimeoutOverrides,
     /// What deleting or replacing it loses (a database, a bucket), said loudly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_loss: Option<String>,
@@ -348,7 +348,7 @@ pub async fn plan(
             changes,
             deps: res.deps.clone(),
             protect: res.protect,
-            timeouts: None,
+            timeouts: res.timeouts,
             data_loss,
             reason: None,
         });
@@ -377,7 +377,7 @@ pub async fn plan(
             changes: Vec::new(),
             deps,
             protect,
-            timeouts: None,
+            timeouts: TimeoutOverrides::default(),
             data_loss,
             reason: Some(if matches!(mode, Mode::Destroy { .. }) {
                 "destroy".into()

@@ -67,16 +67,19 @@ pub async fn read(
     Ok(live(&plan))
 }
 
-/// The outputs after a successful apply of `plan`: from what the plan read of resources
-/// the apply left alone and, when an output uses a resource the apply created or
-/// changed, from live state read again.
+/// The outputs after a successful apply of `plan`: from the attributes the apply ended
+/// with (`applied`) and what the plan read of resources the apply left alone; only if
+/// an output is still unknown, from live state read again.
 pub async fn after_apply(
     stack: &Stack,
     graph: &Dag<Addr>,
     registry: &Registry,
     plan: &Plan,
+    applied: &LiveOutputs,
 ) -> Result<Vec<ResolvedOutput>, PlanError> {
-    let resolved = resolve(stack, &unchanged(plan));
+    let mut known = unchanged(plan);
+    known.extend(applied.iter().map(|(a, o)| (a.clone(), o.clone())));
+    let resolved = resolve(stack, &known);
     if resolved.iter().all(ResolvedOutput::is_known) {
         return Ok(resolved);
     }

@@ -486,3 +486,17 @@ async fn a_resource_still_being_made_by_a_stopped_apply_is_waited_for_not_made_a
     let again = plan_of(&p, &registry, Mode::Normal).await;
     assert!(!again.summary.has_changes(), "{:#?}", again.resources);
 }
+
+#[tokio::test]
+async fn protect_and_timeouts_come_from_the_stack_and_its_parameters() {
+    let fake = Fake::new();
+    let p = Project::with_stack(
+        "stack: t\nparameters:\n  keep: { type: bool, default: true }\nresources:\n  db:\n    type: fake_thing\n    protect: ${param.keep}\n    timeouts: { create: 1h30m, delete: 45s }\n",
+    );
+    let pl = plan_of(&p, &fake.registry(), Mode::Normal).await;
+    let db = &pl.resources[0];
+    assert!(db.protect);
+    assert_eq!(db.timeouts.create, Some(5400));
+    assert_eq!(db.timeouts.update, None);
+    assert_eq!(db.timeouts.delete, Some(45));
+}

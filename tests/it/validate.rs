@@ -820,3 +820,25 @@ fn every_problem_of_the_outputs_is_reported_at_once() {
         assert!(got.starts_with(want), "{got}\n does not start with\n{want}");
     }
 }
+
+#[test]
+fn timeouts_are_create_update_delete_durations() {
+    let all = problems("bad_timeouts");
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all[0].pos.to_string(), "invalid/bad_timeouts.yaml:5:30");
+    assert_eq!(all[0].message, "unknown timeout `delte`");
+    assert_eq!(hint(&all[0]), "did you mean `delete`?");
+    assert_eq!(all[1].pos.to_string(), "invalid/bad_timeouts.yaml:5:50");
+    assert_eq!(all[1].message, "`update` is not a duration");
+    assert!(hint(&all[1]).contains("45m"), "{}", hint(&all[1]));
+}
+
+#[test]
+fn protect_may_come_from_a_boolean_parameter_only() {
+    let d = only(
+        "protect_not_boolean",
+        "7:14",
+        "`protect` must be true or false",
+    );
+    assert!(hint(&d).contains("${param.protect_data}"), "{}", hint(&d));
+}
