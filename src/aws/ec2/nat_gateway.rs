@@ -8,7 +8,7 @@ use crate::model::{Addr, Props, Value};
 use crate::provider::{ErrorKind, Live, Provider, ProviderError, Request, Scope, TagDelta};
 use async_trait::async_trait;
 use aws_sdk_ec2::client::Waiters;
-use aws_sdk_ec2::types::{Filter, ResourceType};
+use aws_sdk_ec2::types::{Filter, NatGatewayState, ResourceType};
 use aws_smithy_runtime_api::client::waiters::error::WaiterError;
 use std::time::Duration;
 
@@ -114,7 +114,12 @@ impl Provider for NatGateway {
                     ("allocation_id".to_string(), Value::Str(alloc.clone())),
                 ]);
                 let owned = owned.or_created(n.create_time().and_then(millis));
-                Some(live(owned, id, props, vec![subnet, alloc], &[]))
+                let mut l = live(owned, id, props, vec![subnet, alloc], &[]);
+                // Still starting (an apply stopped while waiting for it): wait for it.
+                if n.state() == Some(&NatGatewayState::Pending) {
+                    l.pending = Some("pending".into());
+                }
+                Some(l)
             })
             .collect())
     }
