@@ -44,6 +44,8 @@ pub struct Field {
     pub required: bool,
     /// Changing this field cannot be done in place: the resource is replaced.
     pub force_new: bool,
+    /// Why AWS cannot change it in place, said next to `# forces replacement`.
+    pub replace_why: Option<&'static str>,
     /// Never printed, logged or saved: shown as `(sensitive)`.
     pub sensitive: bool,
     pub default: Option<Default>,
@@ -77,6 +79,7 @@ impl Field {
             kind,
             required: false,
             force_new: false,
+            replace_why: None,
             sensitive: false,
             default: None,
             doc,

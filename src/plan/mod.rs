@@ -306,6 +306,7 @@ pub async fn plan(
                         before: Value::Str(status.clone()),
                         after: Value::Str("ready (apply waits for it)".into()),
                         forces_replace: false,
+                        why: None,
                     });
                 }
                 if changes.iter().any(|c| c.forces_replace) {

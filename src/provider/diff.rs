@@ -11,6 +11,9 @@ pub struct Change {
     pub before: Value,
     pub after: Value,
     pub forces_replace: bool,
+    /// Why the change cannot be made in place, when the type says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 pub fn default_diff(schema: &Schema, desired: &Props, live: &Live) -> Vec<Change> {
@@ -35,6 +38,7 @@ pub fn default_diff(schema: &Schema, desired: &Props, live: &Live) -> Vec<Change
                 before,
                 after,
                 forces_replace: f.force_new,
+                why: f.replace_why.filter(|_| f.force_new).map(str::to_string),
             });
         }
     }

@@ -358,6 +358,7 @@ impl TagDelta {
             before: Value::Map(before),
             after: Value::Map(after),
             forces_replace: false,
+            why: None,
         }
     }
 }

@@ -77,7 +77,14 @@ pub fn render(plan: &Plan) -> String {
                 Action::Update | Action::Replace => {
                     for c in &r.changes {
                         let forces = if c.forces_replace {
-                            style("  # forces replacement").red().to_string()
+                            let why = c
+                                .why
+                                .as_deref()
+                                .map(|w| format!(": {w}"))
+                                .unwrap_or_default();
+                            style(format!("  # forces replacement{why}"))
+                                .red()
+                                .to_string()
                         } else {
                             String::new()
                         };

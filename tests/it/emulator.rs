@@ -240,7 +240,7 @@ async fn a_changed_parameter_plans_exactly_that_change_and_apply_converges() {
     );
     assert!(
         text.contains(
-            "~ cidr_block = \"10.10.11.0/24\" -> \"10.10.12.0/23\"  # forces replacement"
+            "~ cidr_block = \"10.10.11.0/24\" -> \"10.10.12.0/23\"  # forces replacement: EC2 cannot change a subnet's address range"
         ),
         "{text}"
     );

@@ -23,6 +23,7 @@ pub static SCHEMA: Schema = Schema {
         Field {
             required: true,
             force_new: true,
+            replace_why: Some("EC2 cannot change a subnet's address range"),
             ..Field::new(
                 "cidr_block",
                 Kind::Cidr,
@@ -32,6 +33,7 @@ pub static SCHEMA: Schema = Schema {
         Field {
             required: true,
             force_new: true,
+            replace_why: Some("a subnet cannot move to another zone"),
             ..Field::new("availability_zone", Kind::Str, "e.g. eu-west-2a")
         },
         Field {
