@@ -3,7 +3,7 @@
 //! waited for; a delete keeps a final snapshot unless told not to. An AUTH token is read
 //! from its secret at create time only and never kept.
 
-use super::subnet_group::group_name;
+use super::subnet_group::{group_name, name_prefix};
 use super::{error, eventually, once, owned, retag, tags};
 use crate::aws::wait::{self, Poll};
 use crate::aws::{live, millis, Clients, Owned};
@@ -292,7 +292,8 @@ impl ReplicationGroup {
     }
 }
 
-/// The replication group id a resource gets: `<stack>-<env>-<address>`, lowercased.
+/// The replication group id a resource gets: `<stack>-<env>-<address>` as ElastiCache
+/// spells names (lowercase, `-` for `_`).
 fn group_id(scope: &Scope, addr: &Addr) -> String {
     group_name(scope, addr)
 }
@@ -313,8 +314,7 @@ fn id_problem(id: &str) -> Option<String> {
         || !id.starts_with(|c: char| c.is_ascii_lowercase())
     {
         return Some(
-            "may hold only letters, digits and single hyphens (no `_`), starting with a letter"
-                .into(),
+            "may hold only letters, digits and single hyphens, starting with a letter".into(),
         );
     }
     None
@@ -537,7 +537,7 @@ impl Provider for ReplicationGroup {
                 .await
                 .map_err(|e| error("DescribeReplicationGroups", e))?,
         };
-        let prefix = format!("{}-{}-", scope.stack, scope.env).to_lowercase();
+        let prefix = name_prefix(scope);
         // A group being deleted is on its way out: it is no longer a live copy.
         let ours: Vec<&Group> = groups
             .iter()

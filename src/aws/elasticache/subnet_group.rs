@@ -1,5 +1,6 @@
 //! `aws_elasticache_subnet_group`: the private subnets a cache may place its nodes in.
-//! ElastiCache keeps names in lower case, so the name is lowercased before every call.
+//! ElastiCache names hold only lowercase letters, digits and hyphens: the deterministic
+//! name is lowercased and its `_` become `-` (see `cache_name`).
 
 use super::{deleted, error, eventually, once, owned, retag, tags};
 use crate::aws::{live, name_blockers, Clients, Owned};
@@ -66,9 +67,20 @@ impl SubnetGroup {
     }
 }
 
-/// The name ElastiCache gives a group: `<stack>-<env>-<address>`, lowercased.
+/// An ElastiCache name (subnet group, replication group) for `<stack>-<env>-<address>`:
+/// lowercased, as ElastiCache stores names, with `_` (which it refuses) as `-`.
+pub fn cache_name(name: &str) -> String {
+    name.to_lowercase().replace('_', "-")
+}
+
+/// The name of the subnet group at `addr`.
 pub fn group_name(scope: &Scope, addr: &Addr) -> String {
-    scope.name_for(addr).to_lowercase()
+    cache_name(&scope.name_for(addr))
+}
+
+/// The prefix every ElastiCache name of `scope` starts with: `<stack>-<env>-`.
+pub fn name_prefix(scope: &Scope) -> String {
+    cache_name(&format!("{}-{}-", scope.stack, scope.env))
 }
 
 fn props_of(g: &CacheSubnetGroup) -> Props {
@@ -150,7 +162,7 @@ impl Provider for SubnetGroup {
                 .await
                 .map_err(|e| error("DescribeCacheSubnetGroups", e))?,
         };
-        let prefix = format!("{}-{}-", scope.stack, scope.env).to_lowercase();
+        let prefix = name_prefix(scope);
         let ours = groups.iter().filter(|g| {
             g.cache_subnet_group_name()
                 .is_some_and(|n| n.to_lowercase().starts_with(&prefix))
