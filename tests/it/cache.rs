@@ -444,6 +444,20 @@ async fn generate_turned_on_for_a_secret_without_a_value_puts_one() {
     assert_eq!(value.secret_string().map(str::len), Some(40));
 }
 
+/// Collects the notes an apply gives the user.
+#[derive(Default)]
+struct Notes(std::sync::Mutex<Vec<String>>);
+
+impl bandup_infra::model::Reporter for Notes {
+    fn event(&self, e: bandup_infra::model::Event) {
+        if let bandup_infra::model::Event::Note { message, .. } = e {
+            if let Ok(mut n) = self.0.lock() {
+                n.push(message);
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_secret_declared_again_while_scheduled_for_deletion_is_restored_and_adopted() {
     let moto = Moto::start();
@@ -479,7 +493,16 @@ async fn a_secret_declared_again_while_scheduled_for_deletion_is_restored_and_ad
 
     let again = plan_of(&p, &registry, Mode::Normal).await;
     assert_eq!(again.summary.add, 1);
-    apply_converges(&again, &p, &registry).await;
+    let notes = Arc::new(Notes::default());
+    let report = apply(&again, &registry, 10, notes.clone()).await;
+    assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
+    let said = notes.0.lock().map(|n| n.join("\n")).unwrap_or_default();
+    assert!(
+        said.contains("was scheduled for deletion: restored it"),
+        "the user is told: {said}"
+    );
+    let after = plan_of(&p, &registry, Mode::Normal).await;
+    assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
     let described = sm
         .describe_secret()
         .secret_id(id)

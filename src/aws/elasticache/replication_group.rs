@@ -741,29 +741,34 @@ impl Provider for ReplicationGroup {
     async fn delete(&self, req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
         let keep = req.bool("final_snapshot").unwrap_or(true);
         let snapshot = final_snapshot_name(l);
-        let call = self
-            .cache
-            .delete_replication_group()
-            .replication_group_id(&l.id)
-            .set_final_snapshot_identifier(keep.then(|| snapshot.clone()));
-        match call
-            .send()
-            .await
-            .map_err(|e| error("DeleteReplicationGroup", e))
-        {
-            Ok(_) => {}
-            Err(e) if e.is_not_found() => return Ok(()),
-            // A repeat of a delete already under way: wait for it like the first.
-            Err(e) if e.kind == ErrorKind::InUse => {
-                let deleting = self
-                    .group(&l.id)
-                    .await?
-                    .is_some_and(|g| g.status() == Some("deleting"));
-                if !deleting {
-                    return Err(e);
+        let send = || {
+            self.cache
+                .delete_replication_group()
+                .replication_group_id(&l.id)
+                .set_final_snapshot_identifier(keep.then(|| snapshot.clone()))
+                .send()
+        };
+        let mut waited = false;
+        loop {
+            match send().await.map_err(|e| error("DeleteReplicationGroup", e)) {
+                Ok(_) => break,
+                Err(e) if e.is_not_found() => return Ok(()),
+                Err(e) if e.kind == ErrorKind::InUse => {
+                    match self.group(&l.id).await?.as_ref().and_then(|g| g.status()) {
+                        None => return Ok(()),
+                        // A repeat of a delete already under way: wait for it like the first.
+                        Some("deleting") => break,
+                        // Busy (modifying, snapshotting): let it finish, then delete once more.
+                        Some(_) if !waited => {
+                            self.wait_available(req, &l.id, "finishing a change before deletion")
+                                .await?;
+                            waited = true;
+                        }
+                        Some(_) => return Err(e),
+                    }
                 }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         }
         if keep {
             (req.note)(format!("keeping final snapshot {snapshot}"));

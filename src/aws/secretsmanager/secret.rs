@@ -313,7 +313,11 @@ impl Provider for Secret {
             .sm
             .create_secret()
             .name(&name)
-            .description(req.str("description"))
+            .set_description(
+                Some(req.str("description"))
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string),
+            )
             .set_kms_key_id(
                 req.get("kms_key_id")
                     .and_then(Value::as_str)
