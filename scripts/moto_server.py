@@ -75,6 +75,13 @@ from moto.elasticache.exceptions import ElastiCacheException as _ElastiCacheErro
 from moto.elasticache.exceptions import ReplicationGroupNotFound as _GroupNotFound
 
 
+class _InvalidGroupState(_ElastiCacheError):
+    code = "InvalidReplicationGroupState"
+
+    def __init__(self, group_id, status):
+        super().__init__(f"Replication group {group_id} is {status}.")
+
+
 class _CacheSubnetGroupInUse(_ElastiCacheError):
     code = "CacheSubnetGroupInUse"
 
@@ -220,10 +227,43 @@ def create_replication_group(self, replication_group_id, *args, **kwargs):
     ]
     if group.cluster_mode != "enabled":
         _set_members(self, group, kwargs.get("num_cache_clusters") or 1)
+    # AWS: a new group is `creating` for minutes. Here for one look, so that waiting
+    # (and adopting a group found still creating) is exercised at the cost of one poll.
+    group.status = "creating"
+    group._looks = 1
     return group
 
 
 _ec.ElastiCacheBackend.create_replication_group = create_replication_group
+
+_describe_replication_groups = _ec.ElastiCacheBackend.describe_replication_groups
+
+
+def _gone(backend, group):
+    backend.replication_groups.pop(group.replication_group_id, None)
+    for cluster_id in group.member_clusters:
+        backend.cache_clusters.pop(cluster_id, None)
+    backend.tagging_service.delete_all_tags_for_resource(group.arn)
+
+
+def describe_replication_groups(self, replication_group_id=None):
+    # A group `creating` or `deleting` shows so for one look, then is `available` or gone.
+    shown = []
+    for group in _describe_replication_groups(self, replication_group_id):
+        if getattr(group, "_looks", 0) > 0:
+            group._looks -= 1
+        elif group.status == "creating":
+            group.status = "available"
+        elif group.status == "deleting":
+            _gone(self, group)
+            continue
+        shown.append(group)
+    if replication_group_id and not shown:
+        raise _GroupNotFound(replication_group_id)
+    return shown
+
+
+_ec.ElastiCacheBackend.describe_replication_groups = describe_replication_groups
 
 _modify_replication_group_response = _ecr.ElastiCacheResponse.modify_replication_group
 
@@ -275,7 +315,8 @@ def decrease_replica_count(self):
 def delete_replication_group(self):
     # AWS: a deleted replication group (and its member clusters) disappears once the
     # deletion is done, after a final snapshot if FinalSnapshotIdentifier names one.
-    # moto keeps it `deleting` forever and takes no snapshot.
+    # moto keeps it `deleting` forever and takes no snapshot. Here it is `deleting` for
+    # one look, then gone. A repeat while it is deleting is refused, as in AWS.
     backend = self.elasticache_backend
     group_id = self._get_param("ReplicationGroupId")
     if group_id not in backend.replication_groups:
@@ -289,11 +330,11 @@ def delete_replication_group(self):
             kms_key_id=None,
             tags=None,
         )
-    group = backend.replication_groups.pop(group_id)
+    group = backend.replication_groups[group_id]
+    if group.status == "deleting":
+        raise _InvalidGroupState(group_id, group.status)
     group.status = "deleting"
-    for cluster_id in group.member_clusters:
-        backend.cache_clusters.pop(cluster_id, None)
-    backend.tagging_service.delete_all_tags_for_resource(group.arn)
+    group._looks = 1
     return _ActionResult({"ReplicationGroup": group})
 
 

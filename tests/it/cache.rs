@@ -152,10 +152,19 @@ async fn each_cache_type_creates_replans_empty_updates_in_place_replaces_and_del
     let sm = aws_sdk_secretsmanager::Client::new(&sdk);
     let p = Project::with_stack(STACK);
 
-    // Create from empty.
+    // Create from empty; the cache is waited for, and the wait is shown.
     let first = plan_of(&p, &registry, Mode::Normal).await;
     assert_eq!(first.summary.add, 8, "{:#?}", changes(&first));
-    apply_converges(&first, &p, &registry).await;
+    let notes = Arc::new(Notes::default());
+    let report = apply(&first, &registry, 10, notes.clone()).await;
+    assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
+    assert!(
+        notes
+            .said()
+            .contains("still creating, 0s elapsed, status creating"),
+        "{}",
+        notes.said()
+    );
     let again = plan_of(&p, &registry, Mode::Normal).await;
     assert_eq!(again.summary.unchanged, 8);
 
@@ -321,8 +330,12 @@ async fn each_cache_type_creates_replans_empty_updates_in_place_replaces_and_del
     let auth_arn = live_id(&replaced, "redis_auth");
     let destroyed = plan_of(&p, &registry, Mode::Destroy { force: false }).await;
     assert_eq!(destroyed.summary.destroy, 8);
-    let report = apply(&destroyed, &registry, 10, Arc::new(Quiet)).await;
+    let notes = Arc::new(Notes::default());
+    let report = apply(&destroyed, &registry, 10, notes.clone()).await;
     assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
+    let said = notes.said();
+    assert!(said.contains("keeping final snapshot"), "{said}");
+    assert!(said.contains("still deleting"), "{said}");
     let described = sm
         .describe_secret()
         .secret_id(&auth_arn)
@@ -448,6 +461,12 @@ async fn generate_turned_on_for_a_secret_without_a_value_puts_one() {
 #[derive(Default)]
 struct Notes(std::sync::Mutex<Vec<String>>);
 
+impl Notes {
+    fn said(&self) -> String {
+        self.0.lock().map(|n| n.join("\n")).unwrap_or_default()
+    }
+}
+
 impl bandup_infra::model::Reporter for Notes {
     fn event(&self, e: bandup_infra::model::Event) {
         if let bandup_infra::model::Event::Note { message, .. } = e {
@@ -496,7 +515,7 @@ async fn a_secret_declared_again_while_scheduled_for_deletion_is_restored_and_ad
     let notes = Arc::new(Notes::default());
     let report = apply(&again, &registry, 10, notes.clone()).await;
     assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
-    let said = notes.0.lock().map(|n| n.join("\n")).unwrap_or_default();
+    let said = notes.said();
     assert!(
         said.contains("was scheduled for deletion: restored it"),
         "the user is told: {said}"
@@ -537,9 +556,17 @@ async fn lost_create_answers_for_a_secret_and_a_cache_converge_in_one_apply() {
     let registry = bandup_infra::aws::registry(&sdk_at(&proxy.endpoint).await);
     let p = Project::with_stack(STACK);
     let planned = plan_of(&p, &registry, Mode::Normal).await;
-    let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
+    let notes = Arc::new(Notes::default());
+    let report = apply(&planned, &registry, 10, notes.clone()).await;
     assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
     assert_eq!(proxy.faults().len(), 3, "{:?}", proxy.faults());
+    assert!(
+        notes
+            .said()
+            .contains("CreateReplicationGroup failed, but cachetest-default-redis exists"),
+        "the group found creating is adopted: {}",
+        notes.said()
+    );
     assert_eq!(
         proxy.seen("CreateReplicationGroup"),
         1,
