@@ -326,6 +326,36 @@ async fn each_cache_type_creates_replans_empty_updates_in_place_replaces_and_del
         );
     }
 
+    // A subnet group still used by a cache is refused, naming what uses it.
+    let subnet_live = replaced
+        .resources
+        .iter()
+        .find(|r| r.addr.as_str() == "cache_subnets")
+        .and_then(|r| r.live.clone())
+        .expect("live subnet group");
+    let provider = registry
+        .get("aws_elasticache_subnet_group")
+        .expect("registered");
+    let note = |_: String| {};
+    let req = bandup_infra::provider::Request {
+        scope: &scope(),
+        addr: &subnet_live.addr,
+        props: &subnet_live.props,
+        timeout: std::time::Duration::from_secs(60),
+        protect: false,
+        note: &note,
+    };
+    let refused = provider
+        .delete(&req, &subnet_live)
+        .await
+        .expect_err("in use");
+    assert!(
+        refused.message.contains(
+            "is still used by: cache cluster cachetest-default-redis-001 of replication group cachetest-default-redis"
+        ),
+        "{refused}"
+    );
+
     // Delete: the generated secret is scheduled (7 days), the operator's (0) is gone.
     let auth_arn = live_id(&replaced, "redis_auth");
     let destroyed = plan_of(&p, &registry, Mode::Destroy { force: false }).await;
