@@ -745,3 +745,65 @@ resources:
     }
     assert_eq!(found.len(), expect.len(), "{found:#?}");
 }
+
+#[tokio::test]
+async fn a_cache_left_creating_by_a_stopped_apply_is_waited_for_not_made_again() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let cache = aws_sdk_elasticache::Client::new(&sdk);
+    let proxy = Proxy::start(&moto.endpoint, 9);
+    let registry = bandup_infra::aws::registry(&sdk_at(&proxy.endpoint).await);
+    // Everything but the cache, then the cache as a stopped apply leaves it: tagged,
+    // still `creating`.
+    let start = STACK.find("  redis:\n").expect("redis declared");
+    let p = Project::with_stack(&STACK[..start]);
+    let first = plan_of(&p, &registry, Mode::Normal).await;
+    apply_converges(&first, &p, &registry).await;
+    let sg = live_id(&plan_of(&p, &registry, Mode::Normal).await, "cache_sg");
+    let addr = bandup_infra::model::Addr("redis".into());
+    let tags = scope().tags_for(&addr).into_iter().map(|(k, v)| {
+        aws_sdk_elasticache::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+    });
+    cache
+        .create_replication_group()
+        .replication_group_id("cachetest-default-redis")
+        .replication_group_description("sessions and rate limits")
+        .engine("redis")
+        .engine_version("7.1")
+        .cache_node_type("cache.t4g.micro")
+        .num_cache_clusters(1)
+        .at_rest_encryption_enabled(true)
+        .transit_encryption_enabled(true)
+        .cache_subnet_group_name("cachetest-default-cache-subnets")
+        .security_group_ids(sg)
+        .set_tags(Some(tags.collect()))
+        .send()
+        .await
+        .expect("a group left creating");
+
+    let p = Project::with_stack(STACK);
+    let planned = plan_of(&p, &registry, Mode::Normal).await;
+    let redis = planned
+        .resources
+        .iter()
+        .find(|r| r.addr.as_str() == "redis")
+        .expect("redis");
+    assert_eq!(redis.action, Action::Update, "{:#?}", changes(&planned));
+    assert!(
+        redis.changes.iter().any(|c| c.field == "status"),
+        "the plan shows it is still being made: {:#?}",
+        redis.changes
+    );
+    apply_converges(&planned, &p, &registry).await;
+    assert_eq!(proxy.seen("CreateReplicationGroup"), 0, "not made again");
+    let groups = cache
+        .describe_replication_groups()
+        .send()
+        .await
+        .expect("groups");
+    assert_eq!(groups.replication_groups().len(), 1);
+    assert_eq!(groups.replication_groups()[0].status(), Some("available"));
+}

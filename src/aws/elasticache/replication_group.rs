@@ -408,7 +408,7 @@ fn to_live(owned: Owned, g: &Group, primary: Option<&CacheCluster>) -> Option<Li
         str_v(e.and_then(|e| e.address())).unwrap_or(Value::Null)
     };
     let owned = owned.or_created(g.replication_group_create_time().and_then(millis));
-    Some(live(
+    let mut l = live(
         owned,
         id,
         props,
@@ -419,7 +419,11 @@ fn to_live(owned: Owned, g: &Group, primary: Option<&CacheCluster>) -> Option<Li
             ("reader_endpoint", endpoint(reader_ep)),
             ("port", port.map_or(Value::Null, |p| Value::Int(p.into()))),
         ],
-    ))
+    );
+    // Still being made (an apply stopped while AWS was creating it): the plan says so
+    // and the next apply waits for it (`adopt`) instead of making another.
+    l.pending = (g.status() == Some("creating")).then(|| "creating".to_string());
+    Some(l)
 }
 
 /// The name of the snapshot kept when `l` is deleted: `<id>-final-<created>`, so that
