@@ -302,6 +302,10 @@ async fn each_cache_type_creates_replans_empty_updates_in_place_replaces_and_del
     );
     let text = bandup_infra::ui::plan::render(&replaced);
     assert!(text.contains("-/+"), "{text}");
+    assert!(
+        text.contains("ElastiCache cannot change a group's port"),
+        "says why: {text}"
+    );
     let snapshot = bandup_infra::aws::elasticache::replication_group::final_snapshot_name(&old);
     assert!(
         text.contains(&snapshot),

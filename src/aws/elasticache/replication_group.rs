@@ -65,11 +65,13 @@ pub static SCHEMA: Schema = Schema {
         Field {
             default: Some(Default::Bool(true)),
             force_new: true,
+            replace_why: Some("ElastiCache sets encryption at rest only when a group is created"),
             ..Field::new("at_rest_encryption", Kind::Bool, "encrypt data on disk")
         },
         Field {
             default: Some(Default::Bool(true)),
             force_new: true,
+            replace_why: Some("this tool sets in-transit encryption only when a group is created"),
             ..Field::new(
                 "transit_encryption",
                 Kind::Bool,
@@ -84,6 +86,7 @@ pub static SCHEMA: Schema = Schema {
         Field {
             required: true,
             force_new: true,
+            replace_why: Some("a replication group cannot move to another subnet group"),
             ..Field::new("subnet_group_name", Kind::Str, "e.g. ${cache_subnets.name}")
         },
         Field {
@@ -115,6 +118,7 @@ pub static SCHEMA: Schema = Schema {
         Field {
             default: Some(Default::Int(6379)),
             force_new: true,
+            replace_why: Some("ElastiCache cannot change a group's port"),
             ..Field::new("port", Kind::Int, "the port clients connect to")
         },
         Field {
