@@ -10,6 +10,7 @@ import sys
 import types
 
 import moto.ec2.utils
+from moto.rds.exceptions import DBSubnetGroupNotFoundError
 from moto.ec2.models.nat_gateways import NatGatewayBackend
 
 _delete_nat_gateway = NatGatewayBackend.delete_nat_gateway
@@ -343,6 +344,46 @@ _ecr.ElastiCacheResponse.increase_replica_count = increase_replica_count
 _ecr.ElastiCacheResponse.decrease_replica_count = decrease_replica_count
 _ecr.ElastiCacheResponse.delete_replication_group = delete_replication_group
 
+
+from moto.rds.exceptions import DBParameterGroupNotFoundError
+from moto.rds.models import RDSBackend
+from moto.rds.responses import ActionResult, RDSResponse
+
+
+def modify_db_subnet_group(self, subnet_name, description, subnets):
+    # AWS: ModifyDBSubnetGroup changes the group's subnets and description and keeps it.
+    # moto takes the group out of its table and never puts it back, so the group is gone
+    # after its first change (DBSubnetGroupNotFoundFault on the next describe or create).
+    subnet_group = self.subnet_groups.get(subnet_name)
+    if subnet_group is None:
+        raise DBSubnetGroupNotFoundError(subnet_name)
+    subnet_group.subnets = subnets
+    if description is not None:
+        subnet_group.description = description
+    return subnet_group
+
+
+RDSBackend.modify_db_subnet_group = modify_db_subnet_group
+
+
+def reset_db_parameter_group(self):
+    # AWS: ResetDBParameterGroup returns the named parameters (or all of them, with
+    # ResetAllParameters) to the engine's defaults, so that they are no longer listed by
+    # DescribeDBParameters with Source=user. moto does not implement the action
+    # ("has not been implemented").
+    name = self.params.get("DBParameterGroupName")
+    groups = self.backend.db_parameter_groups
+    if name not in groups:
+        raise DBParameterGroupNotFoundError(name)
+    group = groups[name]
+    if str(self.params.get("ResetAllParameters")).lower() == "true":
+        group.parameters.clear()
+    for param in self.params.get("Parameters", []):
+        group.parameters.pop(param.original_dict().get("ParameterName"), None)
+    return ActionResult({"DBParameterGroupName": group.name})
+
+
+RDSResponse.reset_db_parameter_group = reset_db_parameter_group
 
 if __name__ == "__main__":
     from moto.server import main
