@@ -43,6 +43,9 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         Arc::new(secretsmanager::secret::Secret::new(aws)),
         Arc::new(elasticache::subnet_group::SubnetGroup::new(aws)),
         Arc::new(elasticache::replication_group::ReplicationGroup::new(aws)),
+        Arc::new(rds::subnet_group::SubnetGroup::new(aws)),
+        Arc::new(rds::parameter_group::ParameterGroup::new(aws)),
+        Arc::new(rds::instance::Instance::new(aws)),
     ]
 }
 

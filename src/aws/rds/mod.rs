@@ -1,5 +1,9 @@
 //! RDS: the database types (one file each) and what they share: RDS's error codes, tags
-//! (listed with each instance; per resource for groups) and retagging by ARN.
+//! (listed with each instance; per resource for groups), names and retagging by ARN.
+
+pub mod instance;
+pub mod parameter_group;
+pub mod subnet_group;
 
 use super::retry::service_calls;
 use super::{creation_tags, Owned};
@@ -42,6 +46,37 @@ pub fn tags(req: &Request<'_>) -> Vec<Tag> {
         .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
+}
+
+/// An RDS name for `name`: RDS keeps names lowercase, and instance identifiers and
+/// parameter group names allow only letters, digits and single hyphens.
+pub fn ident(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '-'
+        };
+        if !(c == '-' && out.ends_with('-')) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Every tag of the RDS resource `arn` (groups do not list their tags: one call each).
+pub async fn list_tags(
+    rds: &aws_sdk_rds::Client,
+    arn: &str,
+) -> Result<BTreeMap<String, String>, ProviderError> {
+    let out = rds
+        .list_tags_for_resource()
+        .resource_name(arn)
+        .send()
+        .await
+        .map_err(|e| error("ListTagsForResource", e))?;
+    Ok(tag_map(out.tag_list()))
 }
 
 /// Set and remove tags on any RDS resource, by ARN.
