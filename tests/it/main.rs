@@ -8,5 +8,6 @@ mod converge;
 mod emulator;
 mod engine;
 mod faults;
+mod rds;
 mod support;
 mod validate;

@@ -437,16 +437,16 @@ fn owned_of(l: &Live) -> Owned {
     }
 }
 
-/// The final snapshot's name: the identifier and when this incarnation was created
-/// (UTC, to the minute), so that deletes of successive instances of one address never
-/// collide.
+/// The final snapshot's name: the identifier and when this incarnation was created (UTC,
+/// to the second), so that deletes of successive instances of one address never collide
+/// (one is created only after the other is deleted, minutes apart in AWS).
 pub fn final_snapshot_name(l: &Live) -> String {
-    let stamp = l
+    let stamp: String = l
         .created
         .and_then(|ms| i64::try_from(ms).ok())
         .map(DateTime::from_millis)
         .and_then(|t| t.fmt(Format::DateTime).ok())
-        .map(|t| t.chars().filter(char::is_ascii_digit).take(12).collect())
+        .map(|t| t.chars().filter(char::is_ascii_digit).take(14).collect())
         .unwrap_or_else(|| "unknown".to_string());
     format!("{}-final-{stamp}", l.id)
 }
