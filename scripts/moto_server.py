@@ -385,6 +385,46 @@ def reset_db_parameter_group(self):
 
 RDSResponse.reset_db_parameter_group = reset_db_parameter_group
 
+
+from moto.rds.exceptions import RDSClientError
+
+_delete_subnet_group = RDSBackend.delete_subnet_group
+_delete_db_parameter_group = RDSBackend.delete_db_parameter_group
+
+
+def delete_subnet_group(self, subnet_name):
+    # AWS: a DB subnet group cannot be deleted while a DB instance is in it
+    # (InvalidDBSubnetGroupStateFault). moto deletes it.
+    in_use = (
+        getattr(getattr(db, "db_subnet_group", None), "name", "").lower()
+        == subnet_name.lower()
+        for db in self.databases.values()
+    )
+    if any(in_use):
+        raise RDSClientError(
+            "InvalidDBSubnetGroupStateFault",
+            f"Cannot delete the subnet group '{subnet_name}' because at least one database instance is still using it.",
+        )
+    return _delete_subnet_group(self, subnet_name)
+
+
+def delete_db_parameter_group(self, db_parameter_group_name):
+    # AWS: a DB parameter group cannot be deleted while a DB instance uses it
+    # (InvalidDBParameterGroupState). moto deletes it.
+    if any(
+        getattr(db, "db_parameter_group_name", None) == db_parameter_group_name
+        for db in self.databases.values()
+    ):
+        raise RDSClientError(
+            "InvalidDBParameterGroupState",
+            f"One or more database instances are still members of this parameter group {db_parameter_group_name}, so the group cannot be deleted",
+        )
+    return _delete_db_parameter_group(self, db_parameter_group_name)
+
+
+RDSBackend.delete_subnet_group = delete_subnet_group
+RDSBackend.delete_db_parameter_group = delete_db_parameter_group
+
 if __name__ == "__main__":
     from moto.server import main
 

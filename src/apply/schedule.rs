@@ -5,7 +5,10 @@
 //!    points at it (by live reference or declared dependency) is deleted;
 //! 4. hidden orderings a provider declares (`delete_after`) become explicit edges;
 //! 5. the deletes of a resource's extra live copies (duplicates) run before its create or
-//!    update, so that what they hold (subnet associations, names, addresses) is free.
+//!    update, so that what they hold (subnet associations, names, addresses) is free;
+//! 6. the delete of a resource no longer declared waits for the updates of resources
+//!    whose live references point at it (the update moves them off it: a database to a
+//!    new parameter group, before the old group can go), unless that closes a cycle.
 //!
 //! Deletes are one node per live copy: two copies of one address are two deletes, each
 //! with its own edges.
@@ -103,6 +106,27 @@ pub fn schedule(plan: &Plan, registry: &Registry) -> Dag<Step> {
         // ever come from deletes, so this cannot close a cycle.
         if let Some(&c) = create.get(&r.addr) {
             dag.add_edge(me, c);
+        }
+    }
+    // Rule 6.
+    let updates: Vec<(usize, &PlannedResource)> = plan
+        .resources
+        .iter()
+        .filter(|r| r.action == Action::Update)
+        .filter_map(|r| Some((*create.get(&r.addr)?, r)))
+        .collect();
+    for &(d, gone) in &deleting {
+        if gone.action != Action::Delete {
+            continue;
+        }
+        let Some(id) = gone.live.as_ref().map(|l| l.id.as_str()) else {
+            continue;
+        };
+        for &(u, r) in &updates {
+            let points = r.live.iter().any(|l| l.refs.iter().any(|x| x == id));
+            if points && !dag.descendants(d).contains(&u) {
+                dag.add_edge(u, d);
+            }
         }
     }
     // Rule 4.

@@ -637,3 +637,78 @@ async fn rds_a_lost_create_db_instance_answer_converges_in_one_apply() {
     let rds = aws_sdk_rds::Client::new(&sdk_at(&moto.endpoint).await);
     assert_eq!(instances(&rds).await.len(), 1);
 }
+
+/// A parameter group keeps its name when replaced, and AWS will not delete one in use:
+/// a new family for a group in use is refused with what is in the way; declaring a second
+/// group and pointing the instance at it is the way, and converges.
+#[tokio::test]
+async fn rds_a_parameter_group_in_use_is_not_deleted_and_the_error_names_the_database() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let rds = aws_sdk_rds::Client::new(&sdk);
+    let p = project(&[NETWORK, SUBNET_GROUP, PARAMETER_GROUP, INSTANCE]);
+    apply_ok(
+        &plan_env(p.root(), &registry, Mode::Normal).await,
+        &registry,
+    )
+    .await;
+
+    p.edit(
+        "stacks/bandup.yaml",
+        "family: postgres16",
+        "family: postgres17",
+    );
+    let replace = plan_env(p.root(), &registry, Mode::Normal).await;
+    assert_eq!(planned(&replace, "db_params").action, Action::Replace);
+    let report = apply(&replace, &registry, 10, Arc::new(Quiet)).await;
+    let failed: Vec<String> = report
+        .outcomes
+        .iter()
+        .filter_map(|o| match &o.status {
+            Status::Failed { error } => Some(error.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert!(
+        failed[0].contains("InvalidDBParameterGroupState")
+            && failed[0].contains("database instance bandup-dev-db (`db` of this stack)"),
+        "{}",
+        failed[0]
+    );
+
+    // The way to a new family: a second group, the instance moved to it, the first removed.
+    p.edit(
+        "stacks/bandup.yaml",
+        "family: postgres17",
+        "family: postgres16",
+    );
+    let text = std::fs::read_to_string(p.root().join("stacks/bandup.yaml")).expect("read");
+    let text = text
+        .replace("  db_params:\n", "  db_params17:\n")
+        .replace("family: postgres16", "family: postgres17")
+        .replace("${db_params.name}", "${db_params17.name}")
+        .replace("engine_version: \"16.3\"", "engine_version: \"17.2\"");
+    std::fs::write(p.root().join("stacks/bandup.yaml"), text).expect("write");
+    let moved = plan_env(p.root(), &registry, Mode::Normal).await;
+    assert_eq!(
+        changes(&moved),
+        BTreeMap::from([
+            ("db".to_string(), Action::Update),
+            ("db_params".to_string(), Action::Delete),
+            ("db_params17".to_string(), Action::Create),
+        ])
+    );
+    assert_eq!(
+        fields(&moved, "db"),
+        ["engine_version", "parameter_group_name"]
+    );
+    converges(&moved, p.root(), &registry).await;
+    let db = instances(&rds).await.remove(0);
+    assert_eq!(db.engine_version(), Some("17.2"));
+    assert_eq!(
+        db.db_parameter_groups()[0].db_parameter_group_name(),
+        Some("bandup-dev-db-params17")
+    );
+}

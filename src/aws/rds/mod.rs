@@ -79,6 +79,37 @@ pub async fn list_tags(
     Ok(tag_map(out.tag_list()))
 }
 
+/// The database instances that use a group (`uses` says whether one does), named with
+/// whose they are: what is in the way when RDS refuses to delete the group.
+pub async fn instances_using(
+    rds: &aws_sdk_rds::Client,
+    scope: &Scope,
+    uses: impl Fn(&aws_sdk_rds::types::DbInstance) -> bool,
+) -> Result<Vec<String>, ProviderError> {
+    let dbs: Vec<aws_sdk_rds::types::DbInstance> = rds
+        .describe_db_instances()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| error("DescribeDBInstances", e))?;
+    Ok(dbs
+        .iter()
+        .filter(|db| uses(db))
+        .map(|db| {
+            let whose = match owned(scope, db.tag_list()) {
+                Some(o) => format!("`{}` of this stack", o.addr),
+                None => "not owned by this stack".to_string(),
+            };
+            format!(
+                "database instance {} ({whose})",
+                db.db_instance_identifier().unwrap_or_default()
+            )
+        })
+        .collect())
+}
+
 /// Set and remove tags on any RDS resource, by ARN.
 pub async fn retag(
     rds: &aws_sdk_rds::Client,

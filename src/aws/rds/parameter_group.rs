@@ -3,8 +3,8 @@
 //! parameters the stack sets are compared as a set of `name=value`, set in place with
 //! ModifyDBParameterGroup and, when no longer declared, reset to the engine's default.
 
-use super::{deleted, error, eventually, ident, list_tags, once, retag, tags};
-use crate::aws::{live, Clients, Owned};
+use super::{deleted, error, eventually, ident, instances_using, list_tags, once, retag, tags};
+use crate::aws::{live, name_blockers, Clients, Owned};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{
@@ -351,16 +351,23 @@ impl Provider for ParameterGroup {
         retag(&self.rds, arn, delta).await
     }
 
-    async fn delete(&self, _req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
-        // Refused (InvalidDBParameterGroupState) while a database uses it: deletes are
-        // ordered after the instances that reference the group.
-        deleted(
+    async fn delete(&self, req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
+        // Refused (InvalidDBParameterGroupState) while a database uses it: the stack's
+        // own are deleted or changed first (they reference the group); others are named.
+        let result = deleted(
             "DeleteDBParameterGroup",
             self.rds
                 .delete_db_parameter_group()
                 .db_parameter_group_name(&l.id)
                 .send()
                 .await,
-        )
+        );
+        let users = instances_using(&self.rds, req.scope, |db| {
+            db.db_parameter_groups()
+                .iter()
+                .any(|g| g.db_parameter_group_name() == Some(l.id.as_str()))
+        });
+        let advice = "point them at another parameter group";
+        name_blockers(result, &l.id, "is still used by", users, advice).await
     }
 }

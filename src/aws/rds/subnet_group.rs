@@ -2,8 +2,8 @@
 //! `<stack>-<env>-<address>` in lowercase (RDS keeps the names lowercase); description and
 //! subnets change in place.
 
-use super::{deleted, error, eventually, list_tags, once, retag, tags};
-use crate::aws::{live, Clients, Owned};
+use super::{deleted, error, eventually, instances_using, list_tags, once, retag, tags};
+use crate::aws::{live, name_blockers, Clients, Owned};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{Live, Provider, ProviderError, Request, Scope, TagDelta};
@@ -189,16 +189,23 @@ impl Provider for SubnetGroup {
         retag(&self.rds, arn, delta).await
     }
 
-    async fn delete(&self, _req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
-        // Refused (InvalidDBSubnetGroupStateFault, "in use") while a database is in it:
-        // deletes are ordered after the instances that reference the group.
-        deleted(
+    async fn delete(&self, req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
+        // Refused (InvalidDBSubnetGroupStateFault) while a database is in it: the
+        // stack's own are deleted first (they reference the group); others are named.
+        let result = deleted(
             "DeleteDBSubnetGroup",
             self.rds
                 .delete_db_subnet_group()
                 .db_subnet_group_name(&l.id)
                 .send()
                 .await,
-        )
+        );
+        let users = instances_using(&self.rds, req.scope, |db| {
+            db.db_subnet_group()
+                .and_then(|g| g.db_subnet_group_name())
+                .is_some_and(|n| n.eq_ignore_ascii_case(&l.id))
+        });
+        let advice = "delete them or move them to another subnet group";
+        name_blockers(result, &l.id, "still holds", users, advice).await
     }
 }
