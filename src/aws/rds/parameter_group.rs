@@ -44,7 +44,7 @@ pub static SCHEMA: Schema = Schema {
             ..Field::new(
                 "family",
                 Kind::Str,
-                "the engine family, e.g. postgres16. RDS cannot change a group's family: a new group is made (a major version upgrade needs one)",
+                "the engine family, e.g. postgres16. RDS cannot change a group's family: a new group is made, which AWS refuses while a database uses the old one (for a major upgrade, declare a second group and point the instance at it)",
             )
         },
         Field {
