@@ -842,3 +842,23 @@ fn protect_may_come_from_a_boolean_parameter_only() {
     );
     assert!(hint(&d).contains("${param.protect_data}"), "{}", hint(&d));
 }
+
+#[test]
+fn rds_instance_identifiers_must_fit_rds_rules() {
+    let d = only(
+        "db_identifier_too_long",
+        "3:3",
+        "would be the RDS identifier `t-default-the-primary-postgresql-database-of-the-platform-for-every-environment`: RDS wants at most 63",
+    );
+    assert_eq!(hint(&d), "give the resource a shorter name");
+}
+
+#[test]
+fn rds_storage_autoscaling_must_go_above_the_allocated_storage() {
+    let d = only(
+        "db_storage_autoscaling_below_allocated",
+        "9:30",
+        "max_allocated_storage (50) must be above allocated_storage (100)",
+    );
+    assert!(hint(&d).contains("omit it"), "{}", hint(&d));
+}
