@@ -638,6 +638,42 @@ async fn rds_a_lost_create_db_instance_answer_converges_in_one_apply() {
     assert_eq!(instances(&rds).await.len(), 1);
 }
 
+/// Every RDS call that makes or changes something, its answer lost: one apply converges,
+/// with one of each.
+#[tokio::test]
+async fn rds_lost_answers_on_each_call_that_makes_something_converge_in_one_apply() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.endpoint, 8);
+    let ops = [
+        ("CreateDBSubnetGroup", Fault::LoseAnswer),
+        ("CreateDBParameterGroup", Fault::LoseConnection),
+        ("ModifyDBParameterGroup", Fault::LoseAnswer),
+        ("CreateDBInstance", Fault::LoseConnection),
+    ];
+    for (op, fault) in ops {
+        proxy.rule(Rule::on(op).fault(fault));
+    }
+    let registry = bandup_infra::aws::registry(&sdk_at(&proxy.endpoint).await);
+    let p = project(&[NETWORK, SUBNET_GROUP, PARAMETER_GROUP, INSTANCE]);
+    let first = plan_env(p.root(), &registry, Mode::Normal).await;
+    apply_ok(&first, &registry).await;
+    assert_eq!(proxy.faults().len(), ops.len(), "{:?}", proxy.faults());
+    for op in [
+        "CreateDBSubnetGroup",
+        "CreateDBParameterGroup",
+        "CreateDBInstance",
+    ] {
+        assert_eq!(proxy.seen(op), 1, "{op} was not sent again");
+    }
+
+    let clean = bandup_infra::aws::registry(&sdk_at(&moto.endpoint).await);
+    let after = plan_env(p.root(), &clean, Mode::Normal).await;
+    assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
+    let rds = aws_sdk_rds::Client::new(&sdk_at(&moto.endpoint).await);
+    assert_eq!(instances(&rds).await.len(), 1);
+    assert_eq!(subnet_groups(&rds).await.len(), 1);
+}
+
 /// A parameter group keeps its name when replaced, and AWS will not delete one in use:
 /// a new family for a group in use is refused with what is in the way; declaring a second
 /// group and pointing the instance at it is the way, and converges.

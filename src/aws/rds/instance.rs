@@ -61,7 +61,7 @@ pub static SCHEMA: Schema = Schema {
             default: Some(Default::Str("gp3")),
             ..Field::new(
                 "storage_type",
-                Kind::OneOf(&["gp2", "gp3", "io1", "io2", "standard"]),
+                Kind::OneOf(&["gp2", "gp3"]),
                 "the volume type; changed in place",
             )
         },
@@ -79,7 +79,7 @@ pub static SCHEMA: Schema = Schema {
             ..Field::new(
                 "kms_key_id",
                 Kind::Str,
-                "the KMS key ARN for storage encryption (default: the account's RDS key). RDS cannot change an instance's key: a new instance is made",
+                "the KMS key (ARN or key id, not an alias) for storage encryption (default: the account's RDS key). RDS cannot change an instance's key: a new instance is made",
             )
         },
         Field {
@@ -537,8 +537,9 @@ impl Provider for Instance {
     }
 
     /// The declared fields, except those that only say how to make a change; an engine
-    /// version given as a major (`16`) matches any of its minors; storage grown by
-    /// autoscaling above what is declared is not a change.
+    /// version given as a major (`16`) matches any of its minors; a KMS key id matches
+    /// its ARN; windows are compared without case; storage grown by autoscaling above
+    /// what is declared is not a change.
     fn diff(&self, desired: &Props, l: &Live) -> Vec<Change> {
         let mut changes = default_diff(&SCHEMA, desired, l);
         changes.retain(|c| {
@@ -548,6 +549,13 @@ impl Provider for Instance {
             match (c.field.as_str(), &c.before, &c.after) {
                 ("engine_version", Value::Str(have), Value::Str(want)) => {
                     !have.starts_with(&format!("{want}."))
+                }
+                // RDS reports the key's ARN; a key id names the same key.
+                ("kms_key_id", Value::Str(have), Value::Str(want)) => {
+                    !have.ends_with(&format!(":key/{want}"))
+                }
+                ("backup_window" | "maintenance_window", Value::Str(have), Value::Str(want)) => {
+                    !have.eq_ignore_ascii_case(want)
                 }
                 ("allocated_storage", Value::Int(have), Value::Int(want)) => {
                     let autoscaled = ints(desired, "max_allocated_storage").is_some();
@@ -848,6 +856,26 @@ mod tests {
             ("max_allocated_storage", Value::Int(100)),
         ];
         assert_eq!(diff(&autoscaled, &l), ["max_allocated_storage"]);
+    }
+
+    #[test]
+    fn a_kms_key_id_matches_its_arn_and_windows_ignore_case() {
+        let d = DbInstance::builder()
+            .db_instance_identifier("bandup-dev-db")
+            .kms_key_id("arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab")
+            .preferred_maintenance_window("sun:05:00-sun:06:00")
+            .build();
+        let l = live_of(&d);
+        let want = [
+            ("kms_key_id", Value::Str("1234abcd-12ab".into())),
+            (
+                "maintenance_window",
+                Value::Str("Sun:05:00-Sun:06:00".into()),
+            ),
+        ];
+        assert!(diff(&want, &l).is_empty());
+        let other = [("kms_key_id", Value::Str("9999".into()))];
+        assert_eq!(diff(&other, &l), ["kms_key_id"]);
     }
 
     #[test]
