@@ -464,6 +464,12 @@ async fn rds_instance_creates_replans_nothing_updates_in_place_replaces_and_keep
         text.contains("~ db_name = \"bandup\" -> \"bandup_app\"  # forces replacement"),
         "{text}"
     );
+    assert!(
+        text.contains(&format!(
+            "! DATA LOSS: the database `bandup-dev-db` is deleted with its automated backups; final snapshot `{snapshot}` is kept"
+        )),
+        "{text}"
+    );
     converges(&replace, p.root(), &registry).await;
     assert_eq!(instances(&rds).await[0].db_name(), Some("bandup_app"));
     assert_eq!(snapshots(&rds).await, std::slice::from_ref(&snapshot));
