@@ -336,7 +336,9 @@ pub async fn plan(
         let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
         tracing::debug!(addr = %res.addr, ?action, ?fields, "planned");
         let data_loss = match (&found, action) {
-            (Some(l), Action::Replace | Action::Delete) => provider.and_then(|p| p.data_loss(l)),
+            (Some(l), Action::Replace | Action::Delete) => {
+                provider.and_then(|p| p.data_loss_declared(l, Some(&res.props)))
+            }
             _ => None,
         };
         resources.push(PlannedResource {
@@ -367,7 +369,9 @@ pub async fn plan(
         });
     }
     for (type_name, l, deps, protect, why) in orphans.into_iter().chain(extra) {
-        let data_loss = registry.get(&type_name).and_then(|p| p.data_loss(&l));
+        let data_loss = registry
+            .get(&type_name)
+            .and_then(|p| p.data_loss_declared(&l, None));
         resources.push(PlannedResource {
             addr: l.addr.clone(),
             type_name,

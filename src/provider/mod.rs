@@ -431,4 +431,11 @@ pub trait Provider: Send + Sync {
     fn data_loss(&self, _live: &Live) -> Option<String> {
         None
     }
+
+    /// As `data_loss`, knowing the declared properties (`None` for a resource no longer
+    /// declared, which is deleted as it was read): what a delete keeps may depend on
+    /// them (a database's `final_snapshot`). By default, `data_loss`.
+    fn data_loss_declared(&self, live: &Live, _declared: Option<&Props>) -> Option<String> {
+        self.data_loss(live)
+    }
 }

@@ -497,7 +497,7 @@ fn regex_like_final(name: &str, id: &str) -> bool {
 }
 
 #[tokio::test]
-async fn rds_deletion_protection_refuses_a_destroy_with_what_to_do() {
+async fn rds_deletion_protection_refuses_a_destroy_with_what_to_do_and_no_snapshot_is_said() {
     let moto = Moto::start();
     let sdk = moto.sdk().await;
     let registry = bandup_infra::aws::registry(&sdk);
@@ -543,9 +543,26 @@ async fn rds_deletion_protection_refuses_a_destroy_with_what_to_do() {
     let off = plan_env(p.root(), &registry, Mode::Normal).await;
     assert_eq!(fields(&off, "db"), ["deletion_protection"]);
     converges(&off, p.root(), &registry).await;
+
+    // Without a final snapshot, the plan says the data is lost, and none is made.
+    p.edit(
+        "stacks/bandup.yaml",
+        "      apply_immediately: true\n",
+        "      apply_immediately: true\n      final_snapshot: false\n",
+    );
+    assert!(!plan_env(p.root(), &registry, Mode::Normal)
+        .await
+        .summary
+        .has_changes());
     let destroy = plan_env(p.root(), &registry, Mode::Destroy { force: false }).await;
+    let text = bandup_infra::ui::plan::render(&destroy);
+    assert!(
+        text.contains("! DATA LOSS: the database `bandup-dev-db` is deleted with its automated backups; no final snapshot (`final_snapshot: false`): its data is lost"),
+        "{text}"
+    );
     apply_ok(&destroy, &registry).await;
     assert!(instances(&rds).await.is_empty());
+    assert!(snapshots(&rds).await.is_empty());
 }
 
 fn run(dir: &Path, args: &[&str], moto: &Moto) -> Output {

@@ -771,11 +771,28 @@ impl Provider for Instance {
 
     /// What is lost with the instance, and which snapshot keeps it.
     fn data_loss(&self, l: &Live) -> Option<String> {
-        Some(format!(
-            "the database `{}` is deleted with its automated backups; final snapshot `{}` is kept (with `final_snapshot: false`, no final snapshot: its data is lost)",
-            l.id,
-            final_snapshot_name(l)
-        ))
+        self.data_loss_declared(l, None)
+    }
+
+    /// A delete takes a final snapshot unless the stack declares `final_snapshot: false`
+    /// (one no longer declared is deleted as read: with a snapshot).
+    fn data_loss_declared(&self, l: &Live, declared: Option<&Props>) -> Option<String> {
+        let snapshot = declared
+            .and_then(|d| d.get("final_snapshot"))
+            .and_then(Value::as_bool)
+            != Some(false);
+        Some(if snapshot {
+            format!(
+                "the database `{}` is deleted with its automated backups; final snapshot `{}` is kept",
+                l.id,
+                final_snapshot_name(l)
+            )
+        } else {
+            format!(
+                "the database `{}` is deleted with its automated backups; no final snapshot (`final_snapshot: false`): its data is lost",
+                l.id
+            )
+        })
     }
 }
 
