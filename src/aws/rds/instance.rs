@@ -205,6 +205,11 @@ pub static SCHEMA: Schema = Schema {
 /// Fields that say how to make a change, not what the instance is: never compared.
 const NOT_READ: &[&str] = &["apply_immediately", "final_snapshot"];
 
+/// AWS statuses of an instance still being made: an apply stopped while RDS was making
+/// it; the next one waits for it (`adopt`) instead of making another. (`modifying`,
+/// `backing-up`... are a usable database busy with something.)
+const NOT_YET_USABLE: &[&str] = &["creating"];
+
 /// AWS statuses from which the instance does not come back by itself.
 const FAILED: &[&str] = &[
     "failed",
@@ -424,7 +429,10 @@ fn to_live(owned: Owned, db: &DbInstance) -> Live {
         refs,
         created: owned.created,
         tags: owned.tags,
-        pending: None,
+        pending: db
+            .db_instance_status()
+            .filter(|s| NOT_YET_USABLE.contains(s))
+            .map(str::to_string),
     }
 }
 
@@ -893,6 +901,23 @@ mod tests {
         assert!(diff(&want, &l).is_empty());
         let other = [("kms_key_id", Value::Str("9999".into()))];
         assert_eq!(diff(&other, &l), ["kms_key_id"]);
+    }
+
+    /// moto makes instances `available` at once, so an instance found still `creating`
+    /// (an apply stopped while RDS made it) is shown on a described instance.
+    #[test]
+    fn an_instance_still_creating_is_pending_and_a_busy_one_is_not() {
+        let with = |status: &str| {
+            let d = DbInstance::builder()
+                .db_instance_identifier("bandup-dev-db")
+                .db_instance_status(status)
+                .build();
+            live_of(&d).pending
+        };
+        assert_eq!(with("creating"), Some("creating".to_string()));
+        assert_eq!(with("backing-up"), None);
+        assert_eq!(with("modifying"), None);
+        assert_eq!(with("available"), None);
     }
 
     #[test]
