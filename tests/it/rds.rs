@@ -125,6 +125,12 @@ fn changes(p: &Plan) -> BTreeMap<String, Action> {
         .collect()
 }
 
+/// What discovering `type_name` found and the API calls it made, in `p`.
+fn reads(p: &Plan, type_name: &str) -> (usize, u64) {
+    let r = &p.reads[type_name];
+    (r.found, r.api_calls)
+}
+
 /// The fields that differ for `addr` in `p`.
 fn fields<'a>(p: &'a Plan, addr: &str) -> Vec<&'a str> {
     p.resources
@@ -266,10 +272,9 @@ async fn rds_parameter_group_sets_and_resets_parameters_in_place_and_replaces_on
         ["rds.force_ssl=1"]
     );
     let again = plan_env(p.root(), &registry, Mode::Normal).await;
-    // Every type reads once (7 EC2 describes, DescribeDBSubnetGroups,
-    // DescribeDBInstances); the group costs 1 + 2 per group: DescribeDBParameterGroups,
-    // then ListTagsForResource and DescribeDBParameters (Source=user) for it.
-    assert_eq!(again.api_calls, 7 + 2 + 3);
+    // 1 + 2 per group: DescribeDBParameterGroups, then ListTagsForResource and
+    // DescribeDBParameters (Source=user) for it.
+    assert_eq!(reads(&again, "aws_db_parameter_group"), (1, 3));
 
     // A parameter added: set in place.
     p.edit(
@@ -327,7 +332,7 @@ async fn rds_parameter_group_sets_and_resets_parameters_in_place_and_replaces_on
     );
     let text = bandup_infra::ui::plan::render(&replace);
     assert!(
-        text.contains("~ family = \"postgres16\" -> \"postgres17\"  # forces replacement"),
+        text.contains("~ family = \"postgres16\" -> \"postgres17\"  # forces replacement: RDS cannot change a parameter group's family"),
         "{text}"
     );
     converges(&replace, p.root(), &registry).await;
@@ -388,9 +393,11 @@ async fn rds_instance_creates_replans_nothing_updates_in_place_replaces_and_keep
 
     let again = plan_env(p.root(), &registry, Mode::Normal).await;
     assert!(!again.summary.has_changes());
-    // 7 EC2 describes and 2 VPC attribute reads; RDS: the subnet group 1 + 1, the
-    // parameter group 1 + 2, the instance 1 (its tags come with it).
-    assert_eq!(again.api_calls, 9 + 2 + 3 + 1);
+    // The subnet group 1 + 1, the parameter group 1 + 2, the instance 1 (its tags
+    // come with it).
+    assert_eq!(reads(&again, "aws_db_subnet_group"), (1, 2));
+    assert_eq!(reads(&again, "aws_db_parameter_group"), (1, 3));
+    assert_eq!(reads(&again, "aws_db_instance"), (1, 1));
     let outputs = &planned(&again, "db").live.as_ref().expect("live").outputs;
     for attr in [
         "endpoint",
@@ -461,7 +468,7 @@ async fn rds_instance_creates_replans_nothing_updates_in_place_replaces_and_keep
     assert!(loss.contains(&snapshot), "{loss}");
     let text = bandup_infra::ui::plan::render(&replace);
     assert!(
-        text.contains("~ db_name = \"bandup\" -> \"bandup_app\"  # forces replacement"),
+        text.contains("~ db_name = \"bandup\" -> \"bandup_app\"  # forces replacement: RDS creates the initial database only when the instance is made"),
         "{text}"
     );
     assert!(

@@ -26,6 +26,7 @@ pub static SCHEMA: Schema = Schema {
         Field {
             default: Some(Default::Str("postgres")),
             force_new: true,
+            replace_why: Some("RDS cannot change an instance's engine"),
             ..Field::new(
                 "engine",
                 Kind::OneOf(&["postgres"]),
@@ -68,6 +69,7 @@ pub static SCHEMA: Schema = Schema {
         Field {
             default: Some(Default::Bool(true)),
             force_new: true,
+            replace_why: Some("RDS cannot change the encryption of an existing instance"),
             ..Field::new(
                 "storage_encrypted",
                 Kind::Bool,
@@ -76,6 +78,7 @@ pub static SCHEMA: Schema = Schema {
         },
         Field {
             force_new: true,
+            replace_why: Some("RDS cannot change an instance's KMS key"),
             ..Field::new(
                 "kms_key_id",
                 Kind::Str,
@@ -92,6 +95,7 @@ pub static SCHEMA: Schema = Schema {
         },
         Field {
             force_new: true,
+            replace_why: Some("RDS creates the initial database only when the instance is made"),
             ..Field::new(
                 "db_name",
                 Kind::Str,
@@ -101,6 +105,7 @@ pub static SCHEMA: Schema = Schema {
         Field {
             required: true,
             force_new: true,
+            replace_why: Some("RDS cannot rename the master user"),
             ..Field::new(
                 "username",
                 Kind::Str,
@@ -110,6 +115,7 @@ pub static SCHEMA: Schema = Schema {
         Field {
             required: true,
             force_new: true,
+            replace_why: Some("RDS moves an instance to another subnet group only as a move to another VPC"),
             ..Field::new(
                 "db_subnet_group_name",
                 Kind::Str,

@@ -41,6 +41,7 @@ pub static SCHEMA: Schema = Schema {
         Field {
             required: true,
             force_new: true,
+            replace_why: Some("RDS cannot change a parameter group's family"),
             ..Field::new(
                 "family",
                 Kind::Str,
@@ -50,6 +51,7 @@ pub static SCHEMA: Schema = Schema {
         Field {
             default: Some(Default::Str("Managed by bandup-infra")),
             force_new: true,
+            replace_why: Some("RDS cannot change a parameter group's description"),
             ..Field::new(
                 "description",
                 Kind::Str,
