@@ -7,5 +7,6 @@ mod converge;
 mod emulator;
 mod engine;
 mod faults;
+mod s3;
 mod support;
 mod validate;
