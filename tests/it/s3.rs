@@ -288,7 +288,7 @@ async fn s3_a_bucket_holding_objects_is_deleted_only_with_force_destroy() {
     ] {
         assert!(errors[0].contains(part), "{part:?} in {}", errors[0]);
     }
-    assert_eq!(buckets(&s3).await, [name.clone()], "nothing was deleted");
+    assert_eq!(buckets(&s3).await, [name.as_str()], "nothing was deleted");
 
     p.edit(
         "stacks/bandup.yaml",
@@ -477,4 +477,52 @@ async fn s3_a_lost_create_bucket_answer_converges_in_one_apply() {
         buckets(&aws_sdk_s3::Client::new(&sdk)).await,
         [bucket("assets"), bucket("uploads")]
     );
+}
+
+/// Every problem `validate` reports for a fixture stack (no AWS call).
+fn problems(name: &str) -> Vec<bandup_infra::config::Diagnostic> {
+    let fixtures = crate::support::project_root().join("tests/fixtures");
+    let opts = bandup_infra::config::LoadOptions {
+        root: fixtures.clone(),
+        env: None,
+        stack: Some(fixtures.join(format!("invalid/{name}.yaml"))),
+    };
+    let (_, diags) = bandup_infra::config::load(&opts, &bandup_infra::aws::offline_registry());
+    diags.sorted().items
+}
+
+#[test]
+fn s3_a_bucket_name_longer_than_63_characters_is_refused_before_any_aws_call() {
+    let all = problems("bucket_name_too_long");
+    assert_eq!(all.len(), 1, "{all:#?}");
+    let d = &all[0];
+    assert!(d.is_error(), "too long in every region: {d:?}");
+    assert_eq!(d.pos.to_string(), "invalid/bucket_name_too_long.yaml:4:3");
+    assert!(
+        d.message
+            .contains("the bucket name of `listening_test_audio_recordings_archive` would be"),
+        "{}",
+        d.message
+    );
+    assert!(
+        d.hint.as_deref().unwrap_or_default().contains("shorten"),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn s3_lifecycle_rules_that_cannot_work_are_refused() {
+    let all = problems("bucket_lifecycle_rules");
+    let messages: Vec<String> = all.iter().map(|d| d.message.clone()).collect();
+    assert_eq!(all.len(), 3, "{messages:#?}");
+    for m in [
+        "lifecycle rule id `tidy` is used twice in `uploads`",
+        "`transition_storage_class` needs `transition_days`",
+        "a lifecycle rule that does nothing",
+    ] {
+        assert!(
+            messages.iter().any(|x| x.contains(m)),
+            "{m:?} in {messages:#?}"
+        );
+    }
 }

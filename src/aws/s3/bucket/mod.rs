@@ -205,8 +205,10 @@ pub static SCHEMA: Schema = Schema {
     attributes: &["id", "name", "arn", "regional_domain_name"],
 };
 
-/// The longest region name, for the length check when the environment names none.
+/// The longest and shortest region names, for the length check when the environment
+/// names no region.
 const LONGEST_REGION: &str = "ap-southeast-2";
+const SHORTEST_REGION: &str = "us-east-1";
 /// An account id is always 12 digits.
 const ANY_ACCOUNT: &str = "123456789012";
 /// How many object versions a refused delete counts before saying "at least".
@@ -521,20 +523,30 @@ impl Provider for Bucket {
         let region = stack.region.as_deref().unwrap_or(LONGEST_REGION);
         let name = bucket_name(&stack.name, &stack.env, r.addr.as_str(), account, region);
         if name.len() > 63 {
-            let over = name.len() - 63;
+            let shortest = bucket_name(
+                &stack.name,
+                &stack.env,
+                r.addr.as_str(),
+                account,
+                SHORTEST_REGION,
+            );
             let msg = format!(
                 "the bucket name of `{}` would be {} characters, more than S3's 63: `{name}`",
                 r.addr,
                 name.len()
             );
             let hint = format!(
-                "bucket names are <stack>-<env>-<address>-<account>-<region>: shorten the resource's name (or the stack's or environment's) by {over} characters"
+                "bucket names are <stack>-<env>-<address>-<account>-<region>: shorten the resource's name (or the stack's or environment's) by {} characters",
+                name.len() - 63
             );
-            let d = if stack.region.is_some() {
+            let d = if stack.region.is_some() || shortest.len() > 63 {
                 Diagnostic::new(r.pos.clone(), msg)
             } else {
-                // Only too long in the longest region: say so, but let it through.
-                Diagnostic::warning(r.pos.clone(), format!("{msg} in region {region}"))
+                // Too long only in the longer regions: say so, but let it through.
+                Diagnostic::warning(
+                    r.pos.clone(),
+                    format!("{msg} in region {region} (the environment names no region)"),
+                )
             };
             out.push(d.hint(hint));
         }
@@ -781,24 +793,18 @@ impl Provider for Bucket {
                     format!("{n} object versions")
                 };
                 // Declared resources have `force_destroy` (its default); one removed
-                // from the stack has only what was read.
+                // from the stack has only what was read, and no run can force it.
                 let force = if req.props.contains_key("force_destroy") {
-                    format!(
-                        "or set `force_destroy: true` on `{}` and run again to delete them with it",
-                        req.addr
-                    )
+                    format!(", or set `force_destroy: true` on `{}` and run again to delete them with it", req.addr)
                 } else {
-                    format!(
-                        "or declare `{}` again with `force_destroy: true` and destroy it",
-                        req.addr
-                    )
+                    String::new()
                 };
                 return Err(ProviderError {
                     code: Some("BucketNotEmpty".into()),
                     ..ProviderError::new(
                         "DeleteBucket",
                         format!(
-                            "{bucket} still holds {count} (objects, old versions or delete markers); bandup-infra never deletes them unless told to: empty it first (`aws s3 rm s3://{bucket} --recursive`, then its old versions and delete markers with `aws s3api delete-objects`), {force}"
+                            "{bucket} still holds {count} (objects, old versions or delete markers); bandup-infra never deletes them unless told to: empty it first (`aws s3 rm s3://{bucket} --recursive`, then its old versions and delete markers with `aws s3api delete-objects`) and run again{force}"
                         ),
                     )
                 }
