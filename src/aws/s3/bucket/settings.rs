@@ -1,17 +1,16 @@
 //! A bucket's settings, one S3 call each way: read back into the stack's vocabulary
 //! (where "not configured" is an error code, read as the empty setting) and written from
-//! it. The bucket policy is generated here and compared as JSON, never as text.
+//! it. The TLS-only policy comes from `policy`, lifecycle rules' shape from `lifecycle`.
 
 use super::super::{error, eventually};
+use super::{lifecycle, policy};
 use crate::model::{Props, Value};
 use crate::provider::ProviderError;
 use aws_sdk_s3::types::{
-    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketVersioningStatus,
-    CorsConfiguration, CorsRule, ExpirationStatus, LifecycleExpiration, LifecycleRule,
-    LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectOwnership, OwnershipControls,
-    OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
-    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-    Transition, TransitionStorageClass, VersioningConfiguration,
+    BucketLifecycleConfiguration, BucketVersioningStatus, CorsConfiguration, CorsRule,
+    ObjectOwnership, OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule, VersioningConfiguration,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -63,14 +62,14 @@ where
     }
 }
 
-fn built<T>(
+pub(super) fn built<T>(
     operation: &str,
     r: Result<T, aws_smithy_types::error::operation::BuildError>,
 ) -> Result<T, ProviderError> {
     r.map_err(|e| ProviderError::new(operation, e.to_string()))
 }
 
-fn s(v: &str) -> Value {
+pub(super) fn s(v: &str) -> Value {
     Value::Str(v.to_string())
 }
 
@@ -86,7 +85,7 @@ fn str_list(v: Option<&Value>) -> Vec<String> {
         .collect()
 }
 
-fn int(m: &BTreeMap<String, Value>, k: &str) -> Option<i32> {
+pub(super) fn int(m: &BTreeMap<String, Value>, k: &str) -> Option<i32> {
     m.get(k)
         .and_then(Value::as_int)
         .and_then(|i| i32::try_from(i).ok())
@@ -280,7 +279,7 @@ impl Settings<'_> {
                 .await,
         )?;
         let rules = out.as_ref().map(|o| o.rules()).unwrap_or_default();
-        Ok(Value::List(rules.iter().map(lifecycle_value).collect()))
+        Ok(Value::List(rules.iter().map(lifecycle::value).collect()))
     }
 
     /// `true` when the policy is the one this tool generates, `false` when there is
@@ -294,7 +293,9 @@ impl Settings<'_> {
             return Ok(Value::Bool(false));
         };
         let have: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
-        if canonical(&have) == canonical(&deny_insecure_policy(self.partition, bucket)) {
+        if policy::canonical(&have)
+            == policy::canonical(&policy::deny_insecure_policy(self.partition, bucket))
+        {
             return Ok(Value::Bool(true));
         }
         let n = have
@@ -492,7 +493,7 @@ impl Settings<'_> {
         }
         let rules = rules
             .iter()
-            .map(|r| lifecycle_rule(r.as_map().unwrap_or(&BTreeMap::new())))
+            .map(|r| lifecycle::rule(r.as_map().unwrap_or(&BTreeMap::new())))
             .collect::<Result<Vec<_>, _>>()?;
         let config = built(
             op,
@@ -528,7 +529,7 @@ impl Settings<'_> {
                 .await;
             return optional("DeleteBucketPolicy", r).map(|_| ());
         }
-        let policy = deny_insecure_policy(self.partition, bucket).to_string();
+        let policy = policy::deny_insecure_policy(self.partition, bucket).to_string();
         self.s3
             .put_bucket_policy()
             .bucket(bucket)
@@ -597,179 +598,9 @@ impl Settings<'_> {
     }
 }
 
-/// A lifecycle rule as the stack writes it: only the fields that are set.
-fn lifecycle_value(r: &LifecycleRule) -> Value {
-    let mut m = BTreeMap::new();
-    m.insert("id".to_string(), s(r.id().unwrap_or_default()));
-    #[allow(deprecated)]
-    let prefix = r
-        .filter()
-        .and_then(|f| f.prefix())
-        .or(r.prefix())
-        .filter(|p| !p.is_empty());
-    if let Some(p) = prefix {
-        m.insert("prefix".into(), s(p));
-    }
-    m.insert(
-        "enabled".into(),
-        Value::Bool(r.status() == &ExpirationStatus::Enabled),
-    );
-    if let Some(t) = r.transitions().first() {
-        if let Some(d) = t.days() {
-            m.insert("transition_days".into(), Value::Int(d.into()));
-        }
-        if let Some(c) = t.storage_class() {
-            m.insert("transition_storage_class".into(), s(c.as_str()));
-        }
-    }
-    if let Some(d) = r.expiration().and_then(|e| e.days()) {
-        m.insert("expiration_days".into(), Value::Int(d.into()));
-    }
-    if let Some(d) = r
-        .noncurrent_version_expiration()
-        .and_then(|e| e.noncurrent_days())
-    {
-        m.insert("noncurrent_expiration_days".into(), Value::Int(d.into()));
-    }
-    if let Some(d) = r
-        .abort_incomplete_multipart_upload()
-        .and_then(|a| a.days_after_initiation())
-    {
-        m.insert(
-            "abort_incomplete_multipart_days".into(),
-            Value::Int(d.into()),
-        );
-    }
-    Value::Map(m)
-}
-
-fn lifecycle_rule(m: &BTreeMap<String, Value>) -> Result<LifecycleRule, ProviderError> {
-    let enabled = m.get("enabled").and_then(Value::as_bool).unwrap_or(true);
-    let prefix = m.get("prefix").and_then(Value::as_str).unwrap_or_default();
-    let mut b = LifecycleRule::builder()
-        .id(m.get("id").and_then(Value::as_str).unwrap_or_default())
-        .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
-        .status(if enabled {
-            ExpirationStatus::Enabled
-        } else {
-            ExpirationStatus::Disabled
-        });
-    if let Some(days) = int(m, "transition_days") {
-        let class = m
-            .get("transition_storage_class")
-            .and_then(Value::as_str)
-            .unwrap_or("STANDARD_IA");
-        b = b.transitions(
-            Transition::builder()
-                .days(days)
-                .storage_class(TransitionStorageClass::from(class))
-                .build(),
-        );
-    }
-    if let Some(days) = int(m, "expiration_days") {
-        b = b.expiration(LifecycleExpiration::builder().days(days).build());
-    }
-    if let Some(days) = int(m, "noncurrent_expiration_days") {
-        b = b.noncurrent_version_expiration(
-            NoncurrentVersionExpiration::builder()
-                .noncurrent_days(days)
-                .build(),
-        );
-    }
-    if let Some(days) = int(m, "abort_incomplete_multipart_days") {
-        b = b.abort_incomplete_multipart_upload(
-            AbortIncompleteMultipartUpload::builder()
-                .days_after_initiation(days)
-                .build(),
-        );
-    }
-    built("PutBucketLifecycleConfiguration", b.build())
-}
-
-/// The policy `deny_insecure_transport` stands for: every S3 action on the bucket and
-/// its objects is denied unless the request came over TLS.
-pub fn deny_insecure_policy(partition: &str, bucket: &str) -> serde_json::Value {
-    let arn = format!("arn:{partition}:s3:::{bucket}");
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [arn.clone(), format!("{arn}/*")],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}}
-        }]
-    })
-}
-
-/// A policy in one shape, so that equal meaning compares equal: a single value and a
-/// one-element list are the same, list order does not matter, `"*"` and `{"AWS": "*"}`
-/// are the same principal, booleans and their strings are the same, and key order
-/// never mattered in JSON objects.
-pub fn canonical(v: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value as J;
-    match v {
-        J::Object(m) => J::Object(
-            m.iter()
-                .map(|(k, v)| {
-                    let v = match (k.as_str(), v) {
-                        ("Principal" | "NotPrincipal", J::String(s)) if s == "*" => {
-                            canonical(&serde_json::json!({"AWS": "*"}))
-                        }
-                        _ => canonical(v),
-                    };
-                    let v = match v {
-                        J::Array(_) => v,
-                        J::Object(_) if k != "Statement" => v,
-                        _ if matches!(k.as_str(), "Version" | "Sid" | "Effect" | "Id") => v,
-                        // A value that may be a list is always one.
-                        other => J::Array(vec![other]),
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        J::Array(items) => {
-            let mut items: Vec<J> = items.iter().map(canonical).collect();
-            items.sort_by_key(|i| i.to_string());
-            items.dedup();
-            J::Array(items)
-        }
-        other => scalar(other),
-    }
-}
-
-fn scalar(v: &serde_json::Value) -> serde_json::Value {
-    match v {
-        serde_json::Value::Bool(b) => serde_json::Value::String(b.to_string()),
-        other => other.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn policies_equal_in_meaning_compare_equal() {
-        let ours = deny_insecure_policy("aws", "b");
-        let reordered = serde_json::json!({
-            "Statement": {
-                "Condition": {"Bool": {"aws:SecureTransport": false}},
-                "Resource": ["arn:aws:s3:::b/*", "arn:aws:s3:::b"],
-                "Action": ["s3:*"],
-                "Principal": {"AWS": "*"},
-                "Effect": "Deny",
-                "Sid": "DenyInsecureTransport"
-            },
-            "Version": "2012-10-17"
-        });
-        assert_eq!(canonical(&ours), canonical(&reordered));
-        let other = deny_insecure_policy("aws", "c");
-        assert_ne!(canonical(&ours), canonical(&other));
-    }
-
     #[test]
     fn normal_fills_encryption_defaults_and_sorts_cors_lists() {
         let props = Props::from([
