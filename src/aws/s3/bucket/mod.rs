@@ -16,7 +16,7 @@ mod policy;
 mod schema;
 mod settings;
 
-use super::{bucket_tags, deleted, error, eventually, once, owned, tagging};
+use super::{bucket_tags, deleted, error, eventually, once, tagging};
 use crate::aws::{account_of, live, millis, Clients, Owned};
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::Schema;
@@ -137,7 +137,7 @@ impl Bucket {
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(e),
         };
-        let found = match (owned(scope, &tag_list(&tags)), adopt) {
+        let found = match (crate::aws::owned(scope, tags.clone()), adopt) {
             (Some(o), _) => Some(o),
             (None, Some(addr)) if tags.is_empty() => Some(Owned {
                 addr: addr.clone(),
@@ -162,18 +162,6 @@ impl Bucket {
             &self.outputs(&name),
         )))
     }
-}
-
-fn tag_list(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_s3::types::Tag> {
-    tags.iter()
-        .filter_map(|(k, v)| {
-            aws_sdk_s3::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .ok()
-        })
-        .collect()
 }
 
 #[async_trait]
