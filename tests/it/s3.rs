@@ -249,8 +249,9 @@ async fn s3_a_bucket_holding_objects_is_deleted_only_with_force_destroy() {
     let registry = bandup_infra::aws::registry(&sdk);
     let s3 = aws_sdk_s3::Client::new(&sdk);
     // No TLS-only policy: moto (plain http) would refuse the test's own object calls.
+    // The rule names no storage class: STANDARD_IA, read back as such, is no change.
     let p = Project::with_stack(
-        "stack: data\nresources:\n  audio:\n    type: aws_s3_bucket\n    properties:\n      versioning: true\n      deny_insecure_transport: false\n      force_destroy: false\n",
+        "stack: data\nresources:\n  audio:\n    type: aws_s3_bucket\n    properties:\n      versioning: true\n      deny_insecure_transport: false\n      force_destroy: false\n      lifecycle_rules: [{ id: ia, transition_days: 30 }]\n",
     );
     converges(
         &plan_of(p.root(), &registry, Mode::Normal).await,

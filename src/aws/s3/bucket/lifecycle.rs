@@ -1,7 +1,7 @@
 //! Lifecycle rules between S3's shape and the stack's: only the fields that are set, so
 //! that rules read back compare equal to the rules declared.
 
-use super::settings::{built, int, s};
+use super::settings::{built, int, s, DEFAULT_STORAGE_CLASS};
 use crate::model::Value;
 use crate::provider::ProviderError;
 use aws_sdk_s3::types::{
@@ -71,7 +71,7 @@ pub fn rule(m: &BTreeMap<String, Value>) -> Result<LifecycleRule, ProviderError>
         let class = m
             .get("transition_storage_class")
             .and_then(Value::as_str)
-            .unwrap_or("STANDARD_IA");
+            .unwrap_or(DEFAULT_STORAGE_CLASS);
         b = b.transitions(
             Transition::builder()
                 .days(days)

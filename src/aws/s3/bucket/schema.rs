@@ -56,7 +56,7 @@ static LIFECYCLE_RULE: &[Field] = &[
             "GLACIER",
             "DEEP_ARCHIVE",
         ]),
-        "where `transition_days` moves objects, e.g. STANDARD_IA (infrequent access)",
+        "where `transition_days` moves objects; STANDARD_IA (infrequent access) when omitted",
     ),
     Field::new(
         "noncurrent_expiration_days",

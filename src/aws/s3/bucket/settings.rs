@@ -27,6 +27,9 @@ const NOT_CONFIGURED: &[&str] = &[
     "NoSuchPublicAccessBlockConfiguration",
 ];
 
+/// Where `transition_days` moves objects when the rule names no storage class.
+pub(super) const DEFAULT_STORAGE_CLASS: &str = "STANDARD_IA";
+
 /// The fields S3 keeps, in the order they are written on create.
 pub const FIELDS: &[&str] = &[
     "block_public_access",
@@ -93,7 +96,8 @@ pub(super) fn int(m: &BTreeMap<String, Value>, k: &str) -> Option<i32> {
 
 /// Desired or read properties in one shape, so that equal meaning compares equal:
 /// `encryption` filled with its defaults, null fields dropped, the lists inside CORS
-/// rules sorted, and `force_destroy` (never read back) left out.
+/// rules sorted, a transition's storage class filled, and `force_destroy` (never read
+/// back) left out.
 pub fn normal(props: &Props) -> Props {
     let mut out = Props::new();
     for (k, v) in props {
@@ -106,7 +110,7 @@ pub fn normal(props: &Props) -> Props {
         Some(Value::Map(m)) => m,
         Some(other) => {
             out.insert("encryption".into(), other);
-            return sort_cors(out);
+            return rules_in_one_shape(out);
         }
         None => BTreeMap::new(),
     };
@@ -115,7 +119,7 @@ pub fn normal(props: &Props) -> Props {
         .or_insert_with(|| s("AES256"));
     enc.entry("bucket_key".into()).or_insert(Value::Bool(false));
     out.insert("encryption".into(), Value::Map(enc));
-    sort_cors(out)
+    rules_in_one_shape(out)
 }
 
 fn drop_nulls(v: &Value) -> Value {
@@ -131,7 +135,20 @@ fn drop_nulls(v: &Value) -> Value {
     }
 }
 
-fn sort_cors(mut props: Props) -> Props {
+/// The lists inside CORS rules sorted; a lifecycle rule's `transition_storage_class`
+/// filled (STANDARD_IA, what the rule is written with) where it has `transition_days`
+/// alone.
+fn rules_in_one_shape(mut props: Props) -> Props {
+    if let Some(Value::List(rules)) = props.get_mut("lifecycle_rules") {
+        for r in rules.iter_mut() {
+            if let Value::Map(m) = r {
+                if m.contains_key("transition_days") {
+                    m.entry("transition_storage_class".into())
+                        .or_insert_with(|| s(DEFAULT_STORAGE_CLASS));
+                }
+            }
+        }
+    }
     if let Some(Value::List(rules)) = props.get_mut("cors_rules") {
         for r in rules.iter_mut() {
             if let Value::Map(m) = r {
@@ -613,8 +630,23 @@ mod tests {
                 )]))]),
             ),
         ]);
+        let mut props = props;
+        props.insert(
+            "lifecycle_rules".to_string(),
+            Value::List(vec![Value::Map(BTreeMap::from([(
+                "transition_days".to_string(),
+                Value::Int(30),
+            )]))]),
+        );
         let n = normal(&props);
         assert!(!n.contains_key("force_destroy"));
+        assert_eq!(
+            n["lifecycle_rules"],
+            Value::List(vec![Value::Map(BTreeMap::from([
+                ("transition_days".to_string(), Value::Int(30)),
+                ("transition_storage_class".to_string(), s("STANDARD_IA")),
+            ]))])
+        );
         assert_eq!(
             n["encryption"],
             Value::Map(BTreeMap::from([
