@@ -133,15 +133,8 @@ async fn s3_buckets_apply_read_back_unchanged_update_each_setting_in_place_and_d
     let again = plan_of(p.root(), &registry, Mode::Normal).await;
     assert!(!again.summary.has_changes(), "{:#?}", changed(&again));
     // Discovery: one ListBuckets, then eight reads per bucket (tags and seven settings).
-    let before = registry.calls.get();
-    let found = registry
-        .get("aws_s3_bucket")
-        .expect("registered")
-        .read(&again.scope, None)
-        .await
-        .expect("read");
-    assert_eq!(found.len(), 2);
-    assert_eq!(registry.calls.get() - before, 1 + 8 * 2);
+    let s3_reads = &again.reads["aws_s3_bucket"];
+    assert_eq!((s3_reads.found, s3_reads.api_calls), (2, 1 + 8 * 2));
     let uploads = again
         .resources
         .iter()
