@@ -40,6 +40,310 @@ moto.ec2.utils.fnmatch = types.SimpleNamespace(
     fnmatch=aws_fnmatch, translate=fnmatch.translate
 )
 
+# --- Secrets Manager ------------------------------------------------------------------
+
+import moto.secretsmanager.models as _sm
+from moto.secretsmanager.exceptions import InvalidRequestException as _SmInvalidRequest
+
+_create_secret = _sm.SecretsManagerBackend.create_secret
+
+
+def create_secret(self, name, *args, **kwargs):
+    # AWS: creating a secret whose name is still scheduled for deletion fails with
+    # InvalidRequestException until the secret is restored or its recovery window ends.
+    # moto answers ResourceExistsException ("already exists").
+    existing = self.secrets.get(name)
+    if existing is not None and getattr(existing, "is_deleted", lambda: False)():
+        raise _SmInvalidRequest(
+            "You can't create this secret because a secret with this name is already "
+            "scheduled for deletion."
+        )
+    return _create_secret(self, name, *args, **kwargs)
+
+
+_sm.SecretsManagerBackend.create_secret = create_secret
+
+
+# --- ElastiCache: cache subnet groups ----------------------------------------------------
+
+import moto.elasticache.models as _ec
+import moto.elasticache.responses as _ecr
+from moto.core.responses import ActionResult as _ActionResult
+from moto.core.responses import EmptyResult as _EmptyResult
+from moto.elasticache.exceptions import CacheSubnetGroupNotFound as _SubnetGroupNotFound
+from moto.elasticache.exceptions import ElastiCacheException as _ElastiCacheError
+from moto.elasticache.exceptions import ReplicationGroupNotFound as _GroupNotFound
+
+
+class _InvalidGroupState(_ElastiCacheError):
+    code = "InvalidReplicationGroupState"
+
+    def __init__(self, group_id, status):
+        super().__init__(f"Replication group {group_id} is {status}.")
+
+
+class _CacheSubnetGroupInUse(_ElastiCacheError):
+    code = "CacheSubnetGroupInUse"
+
+    def __init__(self, name):
+        super().__init__(f"Cache subnet group {name} is currently in use.")
+
+
+def _cache_subnet_group(self):
+    name = self._get_param("CacheSubnetGroupName")
+    backend = self.elasticache_backend
+    if name not in backend.cache_subnet_groups:
+        raise _SubnetGroupNotFound(name)
+    return backend, name
+
+
+def delete_cache_subnet_group(self):
+    # AWS: DeleteCacheSubnetGroup removes the group, refused while a cache uses it
+    # (CacheSubnetGroupInUse). moto does not implement it and answers HTTP 500.
+    backend, name = _cache_subnet_group(self)
+    for group in backend.replication_groups.values():
+        if group.cache_subnet_group_name == name:
+            raise _CacheSubnetGroupInUse(name)
+    group = backend.cache_subnet_groups.pop(name)
+    backend.tagging_service.delete_all_tags_for_resource(group.arn)
+    return _EmptyResult()
+
+
+def modify_cache_subnet_group(self):
+    # AWS: ModifyCacheSubnetGroup changes the description and the subnets in place.
+    # moto does not implement it and answers HTTP 500.
+    backend, name = _cache_subnet_group(self)
+    old = backend.cache_subnet_groups[name]
+    description = self._get_param("CacheSubnetGroupDescription")
+    subnets = self._get_param("SubnetIds", [])
+    new = _ec.CacheSubnetGroup(
+        account_id=backend.account_id,
+        region_name=backend.region_name,
+        cache_subnet_group_name=name,
+        cache_subnet_group_description=(
+            description if description is not None else old.cache_subnet_group_description
+        ),
+        subnet_ids=subnets or old.subnet_ids,
+        tags=old.tags,
+    )
+    backend.cache_subnet_groups[name] = new
+    return _ActionResult({"CacheSubnetGroup": new})
+
+
+_ecr.ElastiCacheResponse.delete_cache_subnet_group = delete_cache_subnet_group
+_ecr.ElastiCacheResponse.modify_cache_subnet_group = modify_cache_subnet_group
+
+
+# --- ElastiCache: replication groups ---------------------------------------------------
+
+_create_replication_group = _ec.ElastiCacheBackend.create_replication_group
+
+
+def _member(backend, group, cluster_id, settings):
+    # AWS: every member of a replication group is a cache cluster of its own,
+    # described by DescribeCacheClusters with the engine version, subnet group,
+    # security groups and maintenance window (DescribeReplicationGroups shows none).
+    cluster = _ec.CacheCluster(
+        account_id=backend.account_id,
+        region_name=backend.region_name,
+        cache_cluster_id=cluster_id,
+        cache_node_type=group.cache_node_type,
+        replication_group_id=group.replication_group_id,
+        az_mode=None,
+        preferred_availability_zone=None,
+        num_cache_nodes=1,
+        engine="redis",
+        engine_version=settings.get("engine_version"),
+        cache_parameter_group_name=None,
+        cache_subnet_group_name=settings.get("cache_subnet_group_name"),
+        transit_encryption_enabled=group.transit_encryption_enabled,
+        network_type=None,
+        ip_discovery=None,
+        snapshot_name=None,
+        preferred_maintenance_window=settings.get("preferred_maintenance_window"),
+        port=group.port,
+        notification_topic_arn=None,
+        auto_minor_version_upgrade=None,
+        snapshot_retention_limit=group.snapshot_retention_limit,
+        snapshot_window=group.snapshot_window,
+        auth_token=None,
+        outpost_mode=None,
+        preferred_outpost_arn=None,
+        preferred_availability_zones=None,
+        cache_security_group_names=None,
+        security_group_ids=settings.get("security_group_ids") or [],
+        tags=None,
+        snapshot_arns=None,
+        preferred_outpost_arns=None,
+        log_delivery_configurations=[],
+        cache_node_ids_to_remove=None,
+        cache_node_ids_to_reboot=None,
+    )
+    cluster.security_groups = [
+        {"SecurityGroupId": sg, "Status": "active"} for sg in cluster.security_group_ids
+    ]
+    backend.cache_clusters[cluster_id] = cluster
+    return cluster
+
+
+def _set_members(backend, group, count):
+    # Primary `<id>-001` and replicas `<id>-002`...: as many as asked for.
+    settings = getattr(group, "_member_settings", {})
+    node_group = group.node_groups[0]
+    members = node_group["node_group_members"]
+    while len(members) > count:
+        gone = members.pop()
+        group.member_clusters.remove(gone["cache_cluster_id"])
+        backend.cache_clusters.pop(gone["cache_cluster_id"], None)
+    while len(members) < count:
+        cluster_id = f"{group.replication_group_id}-{len(members) + 1:0>3}"
+        members.append(
+            {
+                "cache_cluster_id": cluster_id,
+                "cache_node_id": node_group["node_group_id"],
+                "current_role": "primary" if not members else "replica",
+                "read_endpoint": {"address": f"{cluster_id}.cache.local", "port": group.port},
+            }
+        )
+        group.member_clusters.append(cluster_id)
+    for m in members:
+        if m["cache_cluster_id"] not in backend.cache_clusters:
+            _member(backend, group, m["cache_cluster_id"], settings)
+
+
+def create_replication_group(self, replication_group_id, *args, **kwargs):
+    # AWS: NumCacheClusters is the number of members (primary and replicas); moto
+    # makes one member whatever it says, and keeps no member cache clusters.
+    group = _create_replication_group(self, replication_group_id, *args, **kwargs)
+    group._member_settings = {
+        "engine_version": kwargs.get("engine_version") or "7.1",
+        "cache_subnet_group_name": kwargs.get("cache_subnet_group_name"),
+        "security_group_ids": kwargs.get("security_group_ids") or [],
+        "preferred_maintenance_window": kwargs.get("preferred_maintenance_window")
+        or "sun:23:00-mon:01:30",
+    }
+    group.preferred_maintenance_window = group._member_settings[
+        "preferred_maintenance_window"
+    ]
+    if group.cluster_mode != "enabled":
+        _set_members(self, group, kwargs.get("num_cache_clusters") or 1)
+    # AWS: a new group is `creating` for minutes. Here for one look, so that waiting
+    # (and adopting a group found still creating) is exercised at the cost of one poll.
+    group.status = "creating"
+    group._looks = 1
+    return group
+
+
+_ec.ElastiCacheBackend.create_replication_group = create_replication_group
+
+_describe_replication_groups = _ec.ElastiCacheBackend.describe_replication_groups
+
+
+def _gone(backend, group):
+    backend.replication_groups.pop(group.replication_group_id, None)
+    for cluster_id in group.member_clusters:
+        backend.cache_clusters.pop(cluster_id, None)
+    backend.tagging_service.delete_all_tags_for_resource(group.arn)
+
+
+def describe_replication_groups(self, replication_group_id=None):
+    # A group `creating` or `deleting` shows so for one look, then is `available` or gone.
+    shown = []
+    for group in _describe_replication_groups(self, replication_group_id):
+        if getattr(group, "_looks", 0) > 0:
+            group._looks -= 1
+        elif group.status == "creating":
+            group.status = "available"
+        elif group.status == "deleting":
+            _gone(self, group)
+            continue
+        shown.append(group)
+    if replication_group_id and not shown:
+        raise _GroupNotFound(replication_group_id)
+    return shown
+
+
+_ec.ElastiCacheBackend.describe_replication_groups = describe_replication_groups
+
+_modify_replication_group_response = _ecr.ElastiCacheResponse.modify_replication_group
+
+
+def modify_replication_group(self):
+    # AWS: ModifyReplicationGroup also changes the engine version, security groups,
+    # snapshot and maintenance windows of every member; moto ignores these parameters.
+    result = _modify_replication_group_response(self)
+    backend = self.elasticache_backend
+    group = backend.replication_groups[self._get_param("ReplicationGroupId")]
+    settings = group._member_settings if hasattr(group, "_member_settings") else {}
+    changes = {
+        "engine_version": self._get_param("EngineVersion"),
+        "security_group_ids": self._get_param("SecurityGroupIds"),
+        "preferred_maintenance_window": self._get_param("PreferredMaintenanceWindow"),
+    }
+    settings.update({k: v for k, v in changes.items() if v is not None})
+    group._member_settings = settings
+    window = self._get_param("SnapshotWindow")
+    if window is not None:
+        group.snapshot_window = window
+    for cluster_id in group.member_clusters:
+        backend.cache_clusters.pop(cluster_id, None)
+    _set_members(backend, group, len(group.member_clusters))
+    return result
+
+
+def _replica_count(self, more):
+    backend = self.elasticache_backend
+    group_id = self._get_param("ReplicationGroupId")
+    if group_id not in backend.replication_groups:
+        raise _GroupNotFound(group_id)
+    group = backend.replication_groups[group_id]
+    count = self._get_int_param("NewReplicaCount") + 1
+    _set_members(backend, group, count)
+    return _ActionResult({"ReplicationGroup": group})
+
+
+def increase_replica_count(self):
+    # AWS: IncreaseReplicaCount adds replicas; moto does not implement it.
+    return _replica_count(self, True)
+
+
+def decrease_replica_count(self):
+    # AWS: DecreaseReplicaCount removes replicas; moto does not implement it.
+    return _replica_count(self, False)
+
+
+def delete_replication_group(self):
+    # AWS: a deleted replication group (and its member clusters) disappears once the
+    # deletion is done, after a final snapshot if FinalSnapshotIdentifier names one.
+    # moto keeps it `deleting` forever and takes no snapshot. Here it is `deleting` for
+    # one look, then gone. A repeat while it is deleting is refused, as in AWS.
+    backend = self.elasticache_backend
+    group_id = self._get_param("ReplicationGroupId")
+    if group_id not in backend.replication_groups:
+        raise _GroupNotFound(group_id)
+    final = self._get_param("FinalSnapshotIdentifier")
+    if final:
+        backend.create_snapshot(
+            snapshot_name=final,
+            replication_group_id=group_id,
+            cache_cluster_id=None,
+            kms_key_id=None,
+            tags=None,
+        )
+    group = backend.replication_groups[group_id]
+    if group.status == "deleting":
+        raise _InvalidGroupState(group_id, group.status)
+    group.status = "deleting"
+    group._looks = 1
+    return _ActionResult({"ReplicationGroup": group})
+
+
+_ecr.ElastiCacheResponse.modify_replication_group = modify_replication_group
+_ecr.ElastiCacheResponse.increase_replica_count = increase_replica_count
+_ecr.ElastiCacheResponse.decrease_replica_count = decrease_replica_count
+_ecr.ElastiCacheResponse.delete_replication_group = delete_replication_group
+
+
 from moto.s3.responses import S3Response
 
 

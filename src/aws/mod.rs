@@ -40,6 +40,9 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         Arc::new(ec2::nat_gateway::NatGateway::new(aws)),
         Arc::new(ec2::route_table::RouteTable::new(aws)),
         Arc::new(ec2::security_group::SecurityGroup::new(aws)),
+        Arc::new(secretsmanager::secret::Secret::new(aws)),
+        Arc::new(elasticache::subnet_group::SubnetGroup::new(aws)),
+        Arc::new(elasticache::replication_group::ReplicationGroup::new(aws)),
         Arc::new(s3::bucket::Bucket::new(aws)),
     ]
 }

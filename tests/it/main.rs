@@ -2,6 +2,7 @@
 //! provider, stack validation fixtures, the network layer against a local moto server,
 //! and the CLI as a user runs it.
 
+mod cache;
 mod cli;
 mod converge;
 mod emulator;

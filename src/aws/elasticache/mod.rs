@@ -2,6 +2,9 @@
 //! codes (`ReplicationGroupNotFoundFault`, `CacheSubnetGroupInUse`...), tags (listed per
 //! resource) and retagging by ARN.
 
+pub mod replication_group;
+pub mod subnet_group;
+
 use super::retry::service_calls;
 use super::{creation_tags, Owned};
 use crate::provider::{ErrorKind, ProviderError, Request, Scope, TagDelta};

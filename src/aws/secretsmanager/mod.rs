@@ -1,6 +1,8 @@
 //! Secrets Manager: the secret type and what it shares: its error codes, tags (listed
 //! with each secret, and filterable on the server) and retagging.
 
+pub mod secret;
+
 use super::retry::service_calls;
 use super::{creation_tags, Owned};
 use crate::provider::{ErrorKind, ProviderError, Request, Scope, TagDelta};
