@@ -424,6 +424,25 @@ def delete_db_parameter_group(self, db_parameter_group_name):
 
 RDSBackend.delete_subnet_group = delete_subnet_group
 RDSBackend.delete_db_parameter_group = delete_db_parameter_group
+from moto.s3.responses import S3Response
+
+
+def get_bucket_versioning(self):
+    # AWS: GetBucketVersioning answers with the root element `VersioningConfiguration`,
+    # holding `Status` only once versioning was ever set. moto answers with
+    # `GetBucketVersioningResponse`, which the AWS SDK for Rust refuses to parse
+    # ("expected VersioningConfiguration").
+    status = self.backend.get_bucket_versioning(self.bucket_name)
+    inner = f"<Status>{status}</Status>" if status else ""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        f"{inner}</VersioningConfiguration>"
+    )
+    return 200, {"Content-Type": "application/xml"}, body
+
+
+S3Response.get_bucket_versioning = get_bucket_versioning
 
 if __name__ == "__main__":
     from moto.server import main

@@ -46,6 +46,7 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         Arc::new(rds::subnet_group::SubnetGroup::new(aws)),
         Arc::new(rds::parameter_group::ParameterGroup::new(aws)),
         Arc::new(rds::instance::Instance::new(aws)),
+        Arc::new(s3::bucket::Bucket::new(aws)),
     ]
 }
 
@@ -106,6 +107,8 @@ pub struct Clients {
     pub elasticache: aws_sdk_elasticache::Client,
     pub s3: aws_sdk_s3::Client,
     pub secretsmanager: aws_sdk_secretsmanager::Client,
+    /// Who the credentials belong to (the account in S3 bucket names).
+    pub sts: aws_sdk_sts::Client,
 }
 
 impl Clients {
@@ -126,13 +129,19 @@ impl Clients {
             elasticache: client!(aws_sdk_elasticache),
             s3: client!(aws_sdk_s3),
             secretsmanager: client!(aws_sdk_secretsmanager),
+            sts: client!(aws_sdk_sts),
         }
     }
 }
 
 /// The account the configured credentials belong to (STS GetCallerIdentity).
 pub async fn caller_account(sdk: &SdkConfig) -> Result<String, ProviderError> {
-    let out = aws_sdk_sts::Client::new(sdk)
+    account_of(&aws_sdk_sts::Client::new(sdk)).await
+}
+
+/// The account `sts`'s credentials belong to (STS GetCallerIdentity).
+pub async fn account_of(sts: &aws_sdk_sts::Client) -> Result<String, ProviderError> {
+    let out = sts
         .get_caller_identity()
         .send()
         .await

@@ -9,5 +9,6 @@ mod emulator;
 mod engine;
 mod faults;
 mod rds;
+mod s3;
 mod support;
 mod validate;

@@ -1,6 +1,8 @@
 //! S3: the bucket type and what it shares: S3's error codes (where "not configured" is
 //! an error such as `NoSuchTagSet`) and tags, which S3 only ever replaces as a whole set.
 
+pub mod bucket;
+
 use super::retry::service_calls;
 use super::Owned;
 use crate::provider::{ErrorKind, ProviderError, Scope};
@@ -21,7 +23,11 @@ fn codes(code: &str) -> Option<ErrorKind> {
     })
 }
 
-service_calls!(aws_sdk_s3, &[], codes);
+/// A bucket's settings are eventually consistent: a call naming a bucket created moments
+/// before may answer `NoSuchBucket` for a while.
+const NOT_YET_VISIBLE: &[&str] = &["NoSuchBucket"];
+
+service_calls!(aws_sdk_s3, NOT_YET_VISIBLE, codes);
 
 pub fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
