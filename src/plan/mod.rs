@@ -337,7 +337,7 @@ pub async fn plan(
         tracing::debug!(addr = %res.addr, ?action, ?fields, "planned");
         let data_loss = match (&found, action) {
             (Some(l), Action::Replace | Action::Delete) => {
-                provider.and_then(|p| p.data_loss_declared(l, Some(&res.props)))
+                provider.and_then(|p| p.data_loss(l, Some(&res.props)))
             }
             _ => None,
         };
@@ -371,7 +371,7 @@ pub async fn plan(
     for (type_name, l, deps, protect, why) in orphans.into_iter().chain(extra) {
         let data_loss = registry
             .get(&type_name)
-            .and_then(|p| p.data_loss_declared(&l, None));
+            .and_then(|p| p.data_loss(&l, None));
         resources.push(PlannedResource {
             addr: l.addr.clone(),
             type_name,

@@ -427,15 +427,11 @@ pub trait Provider: Send + Sync {
     }
 
     /// What deleting `live` loses, for types that hold data (a database, a cache, a
-    /// bucket): a plan that deletes or replaces it says so loudly. `None` for the rest.
-    fn data_loss(&self, _live: &Live) -> Option<String> {
+    /// bucket): a plan that deletes or replaces it says so loudly. `declared` is what
+    /// the stack declares (`None` for a resource no longer declared, deleted as it was
+    /// read): what a delete keeps may depend on it (a final snapshot). `None` for types
+    /// that hold no data.
+    fn data_loss(&self, _live: &Live, _declared: Option<&Props>) -> Option<String> {
         None
-    }
-
-    /// As `data_loss`, knowing the declared properties (`None` for a resource no longer
-    /// declared, which is deleted as it was read): what a delete keeps may depend on
-    /// them (a database's `final_snapshot`). By default, `data_loss`.
-    fn data_loss_declared(&self, live: &Live, _declared: Option<&Props>) -> Option<String> {
-        self.data_loss(live)
     }
 }

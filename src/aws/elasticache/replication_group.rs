@@ -790,10 +790,19 @@ impl Provider for ReplicationGroup {
         .await
     }
 
-    fn data_loss(&self, l: &Live) -> Option<String> {
-        Some(format!(
-            "the cache's data is lost; final snapshot {} is kept (unless final_snapshot: false)",
-            final_snapshot_name(l)
-        ))
+    /// A delete takes a final snapshot unless the stack declares `final_snapshot: false`.
+    fn data_loss(&self, l: &Live, declared: Option<&Props>) -> Option<String> {
+        let keep = declared
+            .and_then(|d| d.get("final_snapshot"))
+            .and_then(Value::as_bool)
+            != Some(false);
+        Some(if keep {
+            format!(
+                "the cache's data is lost; final snapshot {} is kept",
+                final_snapshot_name(l)
+            )
+        } else {
+            "the cache's data is lost: no final snapshot (final_snapshot: false)".to_string()
+        })
     }
 }

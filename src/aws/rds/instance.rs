@@ -783,14 +783,10 @@ impl Provider for Instance {
         }
     }
 
-    /// What is lost with the instance, and which snapshot keeps it.
-    fn data_loss(&self, l: &Live) -> Option<String> {
-        self.data_loss_declared(l, None)
-    }
-
-    /// A delete takes a final snapshot unless the stack declares `final_snapshot: false`
-    /// (one no longer declared is deleted as read: with a snapshot).
-    fn data_loss_declared(&self, l: &Live, declared: Option<&Props>) -> Option<String> {
+    /// What is lost with the instance, and which snapshot keeps it: a delete takes a
+    /// final snapshot unless the stack declares `final_snapshot: false` (one no longer
+    /// declared is deleted as read: with a snapshot).
+    fn data_loss(&self, l: &Live, declared: Option<&Props>) -> Option<String> {
         let snapshot = declared
             .and_then(|d| d.get("final_snapshot"))
             .and_then(Value::as_bool)

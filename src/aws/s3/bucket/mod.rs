@@ -351,7 +351,7 @@ impl Provider for Bucket {
         )
     }
 
-    fn data_loss(&self, l: &Live) -> Option<String> {
+    fn data_loss(&self, l: &Live, _declared: Option<&Props>) -> Option<String> {
         Some(format!(
             "the bucket {} and every object version in it are deleted",
             l.id
