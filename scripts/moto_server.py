@@ -7,6 +7,7 @@ docs/emulator-gaps.md. Arguments are moto_server's own (-H HOST -p PORT).
 
 import fnmatch
 import sys
+import time
 import types
 
 import moto.ec2.utils
@@ -336,7 +337,28 @@ def delete_replication_group(self):
         raise _InvalidGroupState(group_id, group.status)
     group.status = "deleting"
     group._looks = 1
+    group._deleting_since = time.monotonic()
+    for cluster_id in group.member_clusters:
+        if cluster_id in backend.cache_clusters:
+            backend.cache_clusters[cluster_id].cache_cluster_status = "deleting"
     return _ActionResult({"ReplicationGroup": group})
+
+
+_describe_cache_clusters = _ec.ElastiCacheBackend.describe_cache_clusters
+
+
+def describe_cache_clusters(self, cache_cluster_id=None):
+    # AWS: the members of a replication group being deleted are `deleting` and then
+    # gone, with the group, whoever looks. Here a group's deletion is over one second
+    # after it began for DescribeCacheClusters (one look for DescribeReplicationGroups).
+    for group in list(self.replication_groups.values()):
+        since = getattr(group, "_deleting_since", None)
+        if group.status == "deleting" and since and time.monotonic() - since > 1:
+            _gone(self, group)
+    return _describe_cache_clusters(self, cache_cluster_id)
+
+
+_ec.ElastiCacheBackend.describe_cache_clusters = describe_cache_clusters
 
 
 _ecr.ElastiCacheResponse.modify_replication_group = modify_replication_group

@@ -3,10 +3,11 @@
 //! name is lowercased and its `_` become `-` (see `cache_name`).
 
 use super::{deleted, error, eventually, once, owned, retag, tags};
+use crate::aws::wait::{self, Poll};
 use crate::aws::{live, name_blockers, Clients, Owned};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
-use crate::provider::{Live, Provider, ProviderError, Request, Scope, TagDelta};
+use crate::provider::{ErrorKind, Live, Provider, ProviderError, Request, Scope, TagDelta};
 use async_trait::async_trait;
 use aws_sdk_elasticache::types::CacheSubnetGroup;
 use futures_util::future::try_join_all;
@@ -44,6 +45,16 @@ impl SubnetGroup {
 
     /// The caches (cluster and replication group) that still use group `name`.
     async fn users(&self, name: &str) -> Result<Vec<String>, ProviderError> {
+        Ok(self
+            .holders(name)
+            .await?
+            .into_iter()
+            .map(|(who, _)| who)
+            .collect())
+    }
+
+    /// The caches that still use group `name`, each with its status.
+    async fn holders(&self, name: &str) -> Result<Vec<(String, String)>, ProviderError> {
         let clusters: Vec<_> = self
             .cache
             .describe_cache_clusters()
@@ -56,12 +67,18 @@ impl SubnetGroup {
         Ok(clusters
             .iter()
             .filter(|c| c.cache_subnet_group_name() == Some(name))
-            .map(|c| match c.replication_group_id() {
-                Some(g) => format!(
-                    "cache cluster {} of replication group {g}",
-                    c.cache_cluster_id().unwrap_or_default()
-                ),
-                None => format!("cache cluster {}", c.cache_cluster_id().unwrap_or_default()),
+            .map(|c| {
+                let who = match c.replication_group_id() {
+                    Some(g) => format!(
+                        "cache cluster {} of replication group {g}",
+                        c.cache_cluster_id().unwrap_or_default()
+                    ),
+                    None => format!("cache cluster {}", c.cache_cluster_id().unwrap_or_default()),
+                };
+                (
+                    who,
+                    c.cache_cluster_status().unwrap_or_default().to_string(),
+                )
             })
             .collect())
     }
@@ -257,15 +274,33 @@ impl Provider for SubnetGroup {
         retag(&self.cache, arn, delta).await
     }
 
-    async fn delete(&self, _req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
-        let result = deleted(
-            "DeleteCacheSubnetGroup",
-            self.cache
-                .delete_cache_subnet_group()
-                .cache_subnet_group_name(&l.id)
-                .send()
-                .await,
-        );
+    async fn delete(&self, req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
+        let send = || async {
+            deleted(
+                "DeleteCacheSubnetGroup",
+                self.cache
+                    .delete_cache_subnet_group()
+                    .cache_subnet_group_name(&l.id)
+                    .send()
+                    .await,
+            )
+        };
+        let mut result = send().await;
+        // A cache being deleted (by an earlier, interrupted destroy) still holds the group
+        // until it is gone: wait for it rather than fail.
+        if matches!(&result, Err(e) if e.kind == ErrorKind::InUse) {
+            let holders = self.holders(&l.id).await?;
+            if !holders.is_empty() && holders.iter().all(|(_, s)| s == "deleting") {
+                wait::until(req, "waiting for caches being deleted", || async {
+                    Ok(match self.holders(&l.id).await?.first() {
+                        None => Poll::Ready(()),
+                        Some((_, status)) => Poll::Pending(status.clone()),
+                    })
+                })
+                .await?;
+                result = send().await;
+            }
+        }
         let advice = "delete those caches first";
         name_blockers(result, &l.id, "is still used by", self.users(&l.id), advice).await
     }
