@@ -369,9 +369,7 @@ pub async fn plan(
         });
     }
     for (type_name, l, deps, protect, why) in orphans.into_iter().chain(extra) {
-        let data_loss = registry
-            .get(&type_name)
-            .and_then(|p| p.data_loss(&l, None));
+        let data_loss = registry.get(&type_name).and_then(|p| p.data_loss(&l, None));
         resources.push(PlannedResource {
             addr: l.addr.clone(),
             type_name,

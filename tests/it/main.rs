@@ -10,5 +10,6 @@ mod engine;
 mod faults;
 mod rds;
 mod s3;
+mod secrets;
 mod support;
 mod validate;
