@@ -435,4 +435,21 @@ impl Provider for Secret {
             other => other,
         }
     }
+
+    /// Its value: kept for the recovery window (restore it with `aws secretsmanager
+    /// restore-secret`), or gone at once with a window of 0.
+    fn data_loss(&self, l: &Live, declared: Option<&Props>) -> Option<String> {
+        let days = declared
+            .and_then(|d| d.get("recovery_window_days"))
+            .and_then(Value::as_int)
+            .unwrap_or(30);
+        Some(if days == 0 {
+            format!(
+                "the value of {} is deleted at once, without recovery (recovery_window_days: 0)",
+                l.id
+            )
+        } else {
+            format!("the value is kept {days} days, during which `aws secretsmanager restore-secret --secret-id {}` brings it back", l.id)
+        })
+    }
 }
