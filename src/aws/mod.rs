@@ -211,13 +211,17 @@ pub fn owned(scope: &Scope, tags: BTreeMap<String, String>) -> Option<Owned> {
     })
 }
 
-/// The tags a new resource is created with: its request's tags and when it was made.
+/// The tags a new resource is created with: its request's tags, when it was made and by
+/// which run.
 pub fn creation_tags(req: &crate::provider::Request<'_>) -> Vec<(String, String)> {
     let now = DateTime::from(std::time::SystemTime::now())
         .fmt(Format::DateTime)
         .unwrap_or_default();
     let mut tags = req.tags();
     tags.push((TAG_CREATED.to_string(), now));
+    if !req.scope.run.is_empty() {
+        tags.push((crate::provider::TAG_RUN.to_string(), req.scope.run.clone()));
+    }
     tags
 }
 

@@ -15,7 +15,7 @@ use crate::config::Stack;
 use crate::graph::Dag;
 use crate::model::{Addr, Event, Outputs, Props, Reporter, TimeoutOverrides, Value};
 use crate::provider::{
-    counted, Change, Live, ProviderError, Registry, Scope, TagDelta, TAG_PROTECT,
+    counted, Change, Live, ProviderError, Registry, Scope, TagDelta, TAG_PROTECT, TAG_RUN,
 };
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -425,6 +425,11 @@ struct InUse {
     /// alike, choosing the one from the larger (then older) group for every address keeps
     /// the choices consistent, so nothing is left pointing at a copy that goes.
     group: BTreeMap<String, (usize, Option<u64>)>,
+    /// The runs that created live resources (`bandup:run`), best first: the one that
+    /// made the most of them, then the earliest. When groups cannot tell copies apart
+    /// (two runs' copies linked into one network), every address keeps its copy from
+    /// the same run, so that what is kept fits together.
+    runs: BTreeMap<String, usize>,
 }
 
 impl InUse {
@@ -484,6 +489,30 @@ impl InUse {
                 .unwrap_or((1, l.created));
             out.group.insert(l.id.clone(), group);
         }
+        // Runs by how much of what is live each made, then by their first creation.
+        let mut runs: BTreeMap<&str, (usize, Option<u64>)> = BTreeMap::new();
+        for (_, l) in all {
+            if let Some(run) = l.tags.get(TAG_RUN) {
+                let r = runs.entry(run.as_str()).or_insert((0, l.created));
+                r.0 += 1;
+                r.1 = match (r.1, l.created) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+        let mut order: Vec<(&str, (usize, Option<u64>))> = runs.into_iter().collect();
+        order.sort_by(|a, b| {
+            b.1 .0
+                .cmp(&a.1 .0)
+                .then(a.1 .1.cmp(&b.1 .1))
+                .then(a.0.cmp(b.0))
+        });
+        out.runs = order
+            .into_iter()
+            .enumerate()
+            .map(|(i, (run, _))| (run.to_string(), i))
+            .collect();
         out
     }
 }
@@ -507,6 +536,7 @@ fn keep_one(
         forcing: bool,
         relied: usize,
         group: (usize, Option<u64>),
+        run: usize,
         live: Live,
     }
     let mut ranked: Vec<Ranked> = copies
@@ -515,6 +545,12 @@ fn keep_one(
             forcing: forcing(&l),
             relied: in_use.relied.get(&l.id).copied().unwrap_or(0),
             group: in_use.group.get(&l.id).copied().unwrap_or((1, l.created)),
+            run: l
+                .tags
+                .get(TAG_RUN)
+                .and_then(|r| in_use.runs.get(r))
+                .copied()
+                .unwrap_or(usize::MAX),
             live: l,
         })
         .collect();
@@ -525,6 +561,7 @@ fn keep_one(
             .then(b.relied.cmp(&a.relied))
             .then(b.group.0.cmp(&a.group.0))
             .then(a.group.1.cmp(&b.group.1))
+            .then(a.run.cmp(&b.run))
             .then(a.live.created.cmp(&b.live.created))
             .then(a.live.id.cmp(&b.live.id))
     });
@@ -550,6 +587,8 @@ fn keep_one(
                 )
             } else if kept.group.0 > 1 && kept.group.1 != other.group.1 {
                 "it belongs with the older group of linked resources".to_string()
+            } else if kept.run < other.run {
+                "it was made by the run whose copies are kept".to_string()
             } else {
                 "it is the older copy".to_string()
             };

@@ -41,6 +41,9 @@ pub const MANAGED_BY: &str = "bandup-infra";
 pub const TAG_PROTECT: &str = "bandup:protect";
 /// When the resource was created (RFC 3339, UTC): tells duplicate copies apart.
 pub const TAG_CREATED: &str = "bandup:created";
+/// The plan whose apply created the resource: when two runs made copies of the same
+/// resources, keeping one run's copies throughout keeps what is kept consistent.
+pub const TAG_RUN: &str = "bandup:run";
 
 /// Whose resources these are: one stack in one environment.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -317,11 +320,12 @@ pub struct TagDelta {
 }
 
 impl TagDelta {
-    /// From what it has to what it should have. `bandup:created` is kept as it is, and
+    /// From what it has to what it should have. `bandup:created` and `bandup:run` are
+    /// kept as they are, and
     /// `aws:` tags belong to AWS and cannot be changed.
     pub fn between(have: &BTreeMap<String, String>, want: &[(String, String)]) -> TagDelta {
         let want: BTreeMap<&String, &String> = want.iter().map(|(k, v)| (k, v)).collect();
-        let kept = |k: &str| k == TAG_CREATED || k.starts_with("aws:");
+        let kept = |k: &str| k == TAG_CREATED || k == TAG_RUN || k.starts_with("aws:");
         TagDelta {
             set: want
                 .iter()
