@@ -370,3 +370,54 @@ async fn a_protected_resource_with_two_copies_is_refused_not_deleted() {
     );
     assert_eq!(fake.copies("db"), 2);
 }
+
+#[tokio::test]
+async fn when_two_runs_copies_are_linked_into_one_group_every_address_keeps_one_runs_copy() {
+    let fake = Fake::new();
+    let p = Project::with_stack(
+        "stack: t\nresources:\n  v: { type: fake_thing }\n  x: { type: fake_thing, properties: { parent: \"${v.id}\" } }\n  y: { type: fake_thing }\n  n: { type: fake_thing, properties: { inside: \"${x.id}\", using: \"${y.id}\" } }\n",
+    );
+    let registry = fake.registry();
+    let s = |v: &str| Value::Str(v.to_string());
+    // Runs A and B both made x, y and n (a subnet, an address, a gateway using both); B
+    // adopted A's v (the VPC), which links all their copies into one group, and made its
+    // y before A did. In use and group cannot tell the copies apart.
+    let v = fake.plant(ENV, "v", &[], 1);
+    let xa = fake.plant(ENV, "x", &[("parent", s(&v))], 10);
+    let xb = fake.plant(ENV, "x", &[("parent", s(&v))], 20);
+    let yb = fake.plant(ENV, "y", &[], 11);
+    let ya = fake.plant(ENV, "y", &[], 21);
+    let na = fake.plant(ENV, "n", &[("inside", s(&xa)), ("using", s(&ya))], 30);
+    let nb = fake.plant(ENV, "n", &[("inside", s(&xb)), ("using", s(&yb))], 31);
+    for id in [&v, &xa, &ya, &na] {
+        fake.made_by(id, "run-a");
+    }
+    for id in [&xb, &yb, &nb] {
+        fake.made_by(id, "run-b");
+    }
+    let planned = plan_of(&p, &registry, Mode::Normal).await;
+    // Address by address, the older copy would be x of A and y of B: no n fits both.
+    assert!(
+        planned
+            .resources
+            .iter()
+            .all(|r| r.action != Action::Replace),
+        "{:#?}",
+        planned.resources
+    );
+    assert_eq!(live_id(one(&planned, "x", Action::Update)), xa);
+    assert_eq!(live_id(one(&planned, "y", Action::Update)), ya);
+    assert_eq!(live_id(one(&planned, "n", Action::Update)), na);
+    let gone = one(&planned, "y", Action::Delete);
+    assert_eq!(live_id(gone), yb);
+    assert!(
+        gone.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("made by the run whose copies are kept")),
+        "{:?}",
+        gone.reason
+    );
+    converge(&p, &registry).await;
+    assert_no_changes(&p, &registry).await;
+    assert_eq!(only_copy(&fake, "n"), na);
+}

@@ -122,6 +122,13 @@ impl Fake {
             .unwrap_or_else(|| panic!("{entry:?} not in {log:?}"))
     }
 
+    /// Mark the copy `id` as made by the run `run` (its `bandup:run` tag).
+    pub fn made_by(&self, id: &str, run: &str) {
+        if let Some((_, l)) = self.state.lock().expect("state").get_mut(id) {
+            l.tags.insert("bandup:run".into(), run.into());
+        }
+    }
+
     /// Set (`Some`) or remove (`None`) a tag on every copy of `addr`, as someone in the
     /// console would.
     pub fn tag_out_of_band(&self, addr: &str, key: &str, value: Option<&str>) {
