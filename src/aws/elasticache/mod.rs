@@ -7,7 +7,8 @@ pub mod subnet_group;
 
 use super::retry::service_calls;
 use super::{creation_tags, Owned};
-use crate::provider::{ErrorKind, ProviderError, Request, Scope, TagDelta};
+use crate::model::Value;
+use crate::provider::{ErrorKind, Live, ProviderError, Request, Scope, TagDelta};
 use aws_sdk_elasticache::types::Tag;
 use std::collections::BTreeMap;
 
@@ -50,12 +51,17 @@ pub fn tags(req: &Request<'_>) -> Vec<Tag> {
         .collect()
 }
 
-/// Set and remove tags on any ElastiCache resource, by ARN.
+/// Set and remove tags on any ElastiCache resource, by the ARN among its outputs.
 pub async fn retag(
     cache: &aws_sdk_elasticache::Client,
-    arn: &str,
+    live: &Live,
     delta: &TagDelta,
 ) -> Result<(), ProviderError> {
+    let arn = live
+        .outputs
+        .get("arn")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ProviderError::new("retag", format!("`{}` has no ARN to tag", live.addr)))?;
     if !delta.set.is_empty() {
         let tags = delta
             .set

@@ -738,12 +738,7 @@ impl Provider for ReplicationGroup {
     }
 
     async fn retag(&self, l: &Live, delta: &TagDelta) -> Result<(), ProviderError> {
-        let arn = l
-            .outputs
-            .get("arn")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        retag(&self.cache, arn, delta).await
+        retag(&self.cache, l, delta).await
     }
 
     async fn delete(&self, req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {

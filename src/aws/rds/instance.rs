@@ -721,12 +721,7 @@ impl Provider for Instance {
     }
 
     async fn retag(&self, l: &Live, delta: &TagDelta) -> Result<(), ProviderError> {
-        let arn = l
-            .outputs
-            .get("arn")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        retag(&self.rds, arn, delta).await
+        retag(&self.rds, l, delta).await
     }
 
     async fn delete(&self, req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {

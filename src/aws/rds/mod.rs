@@ -7,7 +7,8 @@ pub mod subnet_group;
 
 use super::retry::service_calls;
 use super::{creation_tags, Owned};
-use crate::provider::{ErrorKind, ProviderError, Request, Scope, TagDelta};
+use crate::model::Value;
+use crate::provider::{ErrorKind, Live, ProviderError, Request, Scope, TagDelta};
 use aws_sdk_rds::types::Tag;
 use std::collections::BTreeMap;
 
@@ -110,12 +111,17 @@ pub async fn instances_using(
         .collect())
 }
 
-/// Set and remove tags on any RDS resource, by ARN.
+/// Set and remove tags on any RDS resource, by the ARN among its outputs.
 pub async fn retag(
     rds: &aws_sdk_rds::Client,
-    arn: &str,
+    live: &Live,
     delta: &TagDelta,
 ) -> Result<(), ProviderError> {
+    let arn = live
+        .outputs
+        .get("arn")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ProviderError::new("retag", format!("`{}` has no ARN to tag", live.addr)))?;
     if !delta.set.is_empty() {
         let tags = delta
             .set

@@ -181,12 +181,7 @@ impl Provider for SubnetGroup {
     }
 
     async fn retag(&self, l: &Live, delta: &TagDelta) -> Result<(), ProviderError> {
-        let arn = l
-            .outputs
-            .get("arn")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        retag(&self.rds, arn, delta).await
+        retag(&self.rds, l, delta).await
     }
 
     async fn delete(&self, req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
