@@ -466,6 +466,26 @@ def get_bucket_versioning(self):
 
 S3Response.get_bucket_versioning = get_bucket_versioning
 
+# --- ECR, CloudWatch Logs, IAM -----------------------------------------------------------
+
+# (end of ECR, CloudWatch Logs, IAM)
+
+
+# --- ECS, Application Auto Scaling -------------------------------------------------------
+
+# (end of ECS, Application Auto Scaling)
+
+
+# --- Elastic Load Balancing v2 -----------------------------------------------------------
+
+# (end of Elastic Load Balancing v2)
+
+
+# --- ACM, Route 53, WAFv2 ----------------------------------------------------------------
+
+# (end of ACM, Route 53, WAFv2)
+
+
 if __name__ == "__main__":
     from moto.server import main
 

@@ -250,6 +250,7 @@ async fn run_step(
                 timeout: timeouts.delete,
                 protect: step.protect,
                 note: &note,
+                suffix: None,
             };
             provider.delete(&req, l).await?;
         }
@@ -277,6 +278,7 @@ async fn run_step(
         },
         protect: step.protect,
         note: &note,
+        suffix: step.suffix.as_deref(),
     };
     match (step.op, &step.live) {
         (Op::Create, _) => create(provider, &req).await.map(Some),

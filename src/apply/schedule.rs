@@ -1,12 +1,15 @@
 //! Plan -> graph of operations. The ordering rules, in one place:
 //! 1. a create or update waits for the create/update of everything it references;
-//! 2. a replace deletes the old resource first, then creates the new one;
+//! 2. a replace deletes the old resource first, then creates the new one; one that
+//!    creates first (`create_first`: the old copy is in use) creates the new one, and
+//!    deletes the old one after the updates that move its users over (rule 6);
 //! 3. deletes run in reverse: a resource is deleted only after every resource that
 //!    points at it (by live reference or declared dependency) is deleted;
 //! 4. hidden orderings a provider declares (`delete_after`) become explicit edges;
 //! 5. the deletes of a resource's extra live copies (duplicates) run before its create or
 //!    update, so that what they hold (subnet associations, names, addresses) is free;
-//! 6. the delete of a resource no longer declared waits for the updates of resources
+//! 6. the delete of a resource no longer declared (or of a copy replaced create-first)
+//!    waits for the updates of resources
 //!    whose live references point at it (the update moves them off it: a database to a
 //!    new parameter group, before the old group can go), unless that closes a cycle.
 //!
@@ -30,10 +33,14 @@ pub struct Step {
     /// The resource's own `timeouts:`, if it sets them.
     pub timeouts: TimeoutOverrides,
     pub protect: bool,
+    /// For the create of a replacement made beside the old copy: what its unique names
+    /// get appended (from the plan's run id).
+    pub suffix: Option<String>,
 }
 
 pub fn schedule(plan: &Plan, registry: &Registry) -> Dag<Step> {
     let mut dag = Dag::new();
+    let suffix: String = plan.scope.run.chars().take(6).collect();
     let mut create: BTreeMap<&Addr, usize> = BTreeMap::new();
     // Every delete of an address (its copies), and the delete of each live id.
     let mut delete: BTreeMap<&Addr, Vec<usize>> = BTreeMap::new();
@@ -49,6 +56,7 @@ pub fn schedule(plan: &Plan, registry: &Registry) -> Dag<Step> {
             live: r.live.clone(),
             timeouts: r.timeouts,
             protect: r.protect,
+            suffix: None,
         };
         let d = match r.action {
             Action::NoOp => None,
@@ -61,6 +69,16 @@ pub fn schedule(plan: &Plan, registry: &Registry) -> Dag<Step> {
                 None
             }
             Action::Delete => Some(dag.add_node(step(Op::Delete))),
+            Action::Replace if r.create_first => {
+                let c = dag.add_node(Step {
+                    suffix: Some(suffix.clone()),
+                    ..step(Op::Create)
+                });
+                let d = dag.add_node(step(Op::Delete));
+                dag.add_edge(c, d);
+                create.insert(&r.addr, c);
+                Some(d)
+            }
             Action::Replace => {
                 let d = dag.add_node(step(Op::Delete));
                 let c = dag.add_node(step(Op::Create));
@@ -72,7 +90,9 @@ pub fn schedule(plan: &Plan, registry: &Registry) -> Dag<Step> {
         if let Some(d) = d {
             delete.entry(&r.addr).or_default().push(d);
             if let Some(l) = &r.live {
-                delete_of_id.insert(l.id.as_str(), d);
+                for key in l.keys() {
+                    delete_of_id.insert(key, d);
+                }
             }
             deleting.push((d, r));
         }
@@ -104,7 +124,7 @@ pub fn schedule(plan: &Plan, registry: &Registry) -> Dag<Step> {
         }
         // Rule 5 (for a replace, this is rule 2's edge again). Edges into deletes only
         // ever come from deletes, so this cannot close a cycle.
-        if let Some(&c) = create.get(&r.addr) {
+        if let (Some(&c), false) = (create.get(&r.addr), r.create_first) {
             dag.add_edge(me, c);
         }
     }
@@ -116,14 +136,17 @@ pub fn schedule(plan: &Plan, registry: &Registry) -> Dag<Step> {
         .filter_map(|r| Some((*create.get(&r.addr)?, r)))
         .collect();
     for &(d, gone) in &deleting {
-        if gone.action != Action::Delete {
+        if gone.action != Action::Delete && !gone.create_first {
             continue;
         }
-        let Some(id) = gone.live.as_ref().map(|l| l.id.as_str()) else {
+        let Some(old) = gone.live.as_ref() else {
             continue;
         };
         for &(u, r) in &updates {
-            let points = r.live.iter().any(|l| l.refs.iter().any(|x| x == id));
+            let points = r
+                .live
+                .iter()
+                .any(|l| l.refs.iter().any(|x| old.keys().any(|k| k == x)));
             if points && !dag.descendants(d).contains(&u) {
                 dag.add_edge(u, d);
             }

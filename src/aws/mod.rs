@@ -4,13 +4,22 @@
 //! credential chain, profiles, region, `AWS_ENDPOINT_URL`), one client per service with
 //! the API-call counter, error conversion, retry rules, waiting, and ownership tags.
 
+pub mod acm;
+pub mod appautoscaling;
 pub mod ec2;
+pub mod ecr;
+pub mod ecs;
 pub mod elasticache;
+pub mod elbv2;
 mod error;
+pub mod iam;
+pub mod logs;
 pub mod rds;
 pub(crate) mod retry;
+pub mod route53;
 pub mod s3;
 pub mod secretsmanager;
+pub mod wafv2;
 pub mod wait;
 
 pub use error::{aws_error, Codes};
@@ -47,6 +56,14 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         Arc::new(rds::parameter_group::ParameterGroup::new(aws)),
         Arc::new(rds::instance::Instance::new(aws)),
         Arc::new(s3::bucket::Bucket::new(aws)),
+        // Registries, logs and roles.
+        //
+        // Containers.
+        //
+        // Load balancing.
+        //
+        // Certificates, DNS and the firewall.
+        //
     ]
 }
 
@@ -107,6 +124,17 @@ pub struct Clients {
     pub elasticache: aws_sdk_elasticache::Client,
     pub s3: aws_sdk_s3::Client,
     pub secretsmanager: aws_sdk_secretsmanager::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// IAM is global: roles are scoped by the path `/bandup/<env>/` and tags.
+    pub iam: aws_sdk_iam::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub acm: aws_sdk_acm::Client,
+    /// Route 53 is global.
+    pub route53: aws_sdk_route53::Client,
+    pub wafv2: aws_sdk_wafv2::Client,
     /// Who the credentials belong to (the account in S3 bucket names).
     pub sts: aws_sdk_sts::Client,
 }
@@ -129,6 +157,15 @@ impl Clients {
             elasticache: client!(aws_sdk_elasticache),
             s3: client!(aws_sdk_s3),
             secretsmanager: client!(aws_sdk_secretsmanager),
+            ecr: client!(aws_sdk_ecr),
+            logs: client!(aws_sdk_cloudwatchlogs),
+            iam: client!(aws_sdk_iam),
+            ecs: client!(aws_sdk_ecs),
+            autoscaling: client!(aws_sdk_applicationautoscaling),
+            elbv2: client!(aws_sdk_elasticloadbalancingv2),
+            acm: client!(aws_sdk_acm),
+            route53: client!(aws_sdk_route53),
+            wafv2: client!(aws_sdk_wafv2),
             sts: client!(aws_sdk_sts),
         }
     }

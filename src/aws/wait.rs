@@ -133,6 +133,7 @@ mod tests {
             env: "dev".into(),
             tags: BTreeMap::new(),
             run: String::new(),
+            ..Default::default()
         };
         let (addr, props) = (Addr("db".into()), Default::default());
         let req = Request {
@@ -142,6 +143,7 @@ mod tests {
             timeout,
             protect: false,
             note: &note,
+            suffix: None,
         };
         let left = Mutex::new(
             statuses

@@ -40,6 +40,14 @@ pub(super) fn conform(
         Kind::Cidr => c.cidr(value, errors),
         Kind::List(inner) => c.list(inner, value, errors),
         Kind::Object(fields) => c.object(fields, value, errors),
+        Kind::Policy => {
+            let ok = matches!(&value, Value::Map(_));
+            c.scalar(value, ok, errors)
+        }
+        Kind::Document => {
+            let ok = matches!(&value, Value::Map(_) | Value::List(_));
+            c.scalar(value, ok, errors)
+        }
     }
 }
 

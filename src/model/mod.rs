@@ -1,6 +1,7 @@
 //! Vocabulary types shared by every layer: addresses, values (known or not yet known) and
 //! the attributes a live resource exposes. No I/O and no AWS here.
 
+pub mod document;
 pub mod event;
 pub mod schema;
 mod value;

@@ -14,6 +14,12 @@ pub enum Kind {
     OneOf(&'static [&'static str]),
     List(&'static Kind),
     Object(&'static [Field]),
+    /// An IAM policy document, written as a mapping; compared by meaning
+    /// (`model::document::same_policy`).
+    Policy,
+    /// Any JSON document (a mapping or a list), compared as data: key order and
+    /// whitespace make no difference (`model::document::same_document`).
+    Document,
 }
 
 impl Kind {
@@ -26,6 +32,8 @@ impl Kind {
             Kind::OneOf(v) => format!("one of {}", v.join(", ")),
             Kind::List(k) => format!("a list of {}", strip_article(&k.describe())),
             Kind::Object(_) => "a mapping".into(),
+            Kind::Policy => "an IAM policy document (a mapping with Version and Statement)".into(),
+            Kind::Document => "a JSON document (a mapping or a list)".into(),
         }
     }
 }

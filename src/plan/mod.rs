@@ -31,7 +31,8 @@ pub enum Action {
     NoOp,
     Create,
     Update,
-    /// Delete the live resource, then create it again.
+    /// Replace the live resource: delete it and create it again, in the order
+    /// `PlannedResource::create_first` says.
     Replace,
     Delete,
 }
@@ -43,6 +44,7 @@ impl Action {
             Action::Create => "+",
             Action::Update => "~",
             Action::Replace => "-/+",
+            // A replace that creates first shows `+/-` (`PlannedResource::symbol`).
             Action::Delete => "-",
         }
     }
@@ -69,11 +71,26 @@ pub struct PlannedResource {
     /// What deleting or replacing it loses (a database, a bucket), said loudly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_loss: Option<String>,
-    /// Why a delete is planned when it is not obvious ("no longer declared").
+    /// Why a delete is planned when it is not obvious ("no longer declared"), or why a
+    /// replacement is made before the old copy goes.
     pub reason: Option<String>,
+    /// A replace that creates the replacement first, moves what uses the old copy to it
+    /// (their updates), and deletes the old copy last (`+/-`); otherwise the old copy is
+    /// deleted first (`-/+`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_first: bool,
 }
 
 impl PlannedResource {
+    /// The plan symbol: the action's, or `+/-` for a replacement created first.
+    pub fn symbol(&self) -> &'static str {
+        if self.action == Action::Replace && self.create_first {
+            "+/-"
+        } else {
+            self.action.symbol()
+        }
+    }
+
     /// The fields that force a replacement.
     pub fn forcing_fields(&self) -> Vec<&str> {
         self.changes
@@ -214,6 +231,7 @@ pub async fn plan(
         env: stack.env.clone(),
         tags: stack.tags.clone(),
         run: new_run_id(),
+        declared: Arc::new(declared_by_type(stack)),
     };
     let (discovered, reads) = discover_counted(registry, &scope, reporter).await?;
     let in_use = InUse::of(&discovered);
@@ -331,6 +349,11 @@ pub async fn plan(
             if l.pending.is_some() {
                 outputs.retain(|_, v| !matches!(v, Value::Null));
             }
+            // What the update itself renews (a new revision's ARN) is not known yet.
+            if action == Action::Update {
+                let renewed = provider.map(|p| p.renewed_on_update()).unwrap_or_default();
+                outputs.retain(|k, _| !renewed.contains(&k.as_str()));
+            }
             known.insert(res.addr.clone(), outputs);
         }
         let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
@@ -341,6 +364,22 @@ pub async fn plan(
             }
             _ => None,
         };
+        // A copy still in use cannot go first where AWS refuses to delete what is in
+        // use: its replacement is made beside it and what uses it moves over.
+        let users = match (&found, action) {
+            (Some(l), Action::Replace) if provider.is_some_and(|p| p.create_before_delete()) => {
+                in_use.users.get(&l.id).cloned().unwrap_or_default()
+            }
+            _ => BTreeSet::new(),
+        };
+        let create_first = !users.is_empty();
+        let reason = create_first.then(|| {
+            let names: Vec<String> = users.iter().map(|a| format!("`{a}`")).collect();
+            format!(
+                "in use by {}: the replacement is created first, they move to it, then the old one is deleted",
+                names.join(", ")
+            )
+        });
         resources.push(PlannedResource {
             addr: res.addr.clone(),
             type_name: res.type_name.clone(),
@@ -353,7 +392,8 @@ pub async fn plan(
             protect: res.protect,
             timeouts: res.timeouts,
             data_loss,
-            reason: None,
+            reason,
+            create_first,
         });
     }
     let orphans = live.into_values().flatten().map(|(t, l)| {
@@ -387,6 +427,7 @@ pub async fn plan(
             } else {
                 why
             }),
+            create_first: false,
         });
     }
     let mut summary = Summary::default();
@@ -430,12 +471,19 @@ struct InUse {
     /// (two runs' copies linked into one network), every address keeps its copy from
     /// the same run, so that what is kept fits together.
     runs: BTreeMap<String, usize>,
+    /// The addresses of the live resources that point at it directly.
+    users: BTreeMap<String, BTreeSet<Addr>>,
 }
 
 impl InUse {
     fn of(all: &[(String, Live)]) -> InUse {
         let addr_of: BTreeMap<&str, &Addr> =
             all.iter().map(|(_, l)| (l.id.as_str(), &l.addr)).collect();
+        // References may name a resource by id or by ARN.
+        let id_of: BTreeMap<&str, &str> = all
+            .iter()
+            .flat_map(|(_, l)| l.keys().map(move |k| (k, l.id.as_str())))
+            .collect();
         let mut referrers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         // Groups: union-find over the links.
         let mut parent: BTreeMap<&str, &str> = addr_of.keys().map(|id| (*id, *id)).collect();
@@ -446,12 +494,9 @@ impl InUse {
             id
         }
         for (_, l) in all {
-            for t in &l.refs {
-                if addr_of.contains_key(t.as_str()) && t != &l.id {
-                    referrers
-                        .entry(t.as_str())
-                        .or_default()
-                        .insert(l.id.as_str());
+            for t in l.refs.iter().filter_map(|t| id_of.get(t.as_str()).copied()) {
+                if t != l.id {
+                    referrers.entry(t).or_default().insert(l.id.as_str());
                     let (a, b) = (root(&parent, &l.id), root(&parent, t));
                     if a != b {
                         parent.insert(a, b);
@@ -479,9 +524,19 @@ impl InUse {
             let holds = l
                 .refs
                 .iter()
-                .filter(|t| addr_of.get(t.as_str()).is_some_and(|a| **a != l.addr))
-                .filter(|t| !seen.contains(t.as_str()))
+                .filter_map(|t| id_of.get(t.as_str()).copied())
+                .filter(|t| addr_of.get(t).is_some_and(|a| **a != l.addr))
+                .filter(|t| !seen.contains(t))
                 .count();
+            let users: BTreeSet<Addr> = referrers
+                .get(l.id.as_str())
+                .into_iter()
+                .flatten()
+                .filter_map(|r| addr_of.get(r).copied())
+                .filter(|a| **a != l.addr)
+                .cloned()
+                .collect();
+            out.users.insert(l.id.clone(), users);
             out.relied.insert(l.id.clone(), seen.len() + holds);
             let group = groups
                 .get(root(&parent, &l.id))
@@ -600,6 +655,17 @@ fn keep_one(
         })
         .collect();
     (Some(kept.live), others)
+}
+
+/// The stack's resources by type: what types that cannot carry tags find theirs by.
+fn declared_by_type(stack: &Stack) -> BTreeMap<String, Vec<(Addr, Props)>> {
+    let mut out: BTreeMap<String, Vec<(Addr, Props)>> = BTreeMap::new();
+    for r in &stack.resources {
+        out.entry(r.type_name.clone())
+            .or_default()
+            .push((r.addr.clone(), r.props.clone()));
+    }
+    out
 }
 
 /// A new random id for a plan; its apply's client tokens derive from it.

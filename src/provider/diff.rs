@@ -1,5 +1,5 @@
 //! The default diff: compare only the declared fields (after defaults), treat lists as
-//! sets, and mark changes to fields that force replacement.
+//! sets, JSON documents by meaning, and mark changes to fields that force replacement.
 
 use super::Live;
 use crate::model::{Kind, Props, Schema, Value};
@@ -56,6 +56,8 @@ fn same(kind: &Kind, a: &Value, b: &Value) -> bool {
             x == y
         }
         (Kind::List(_), Value::List(x), Value::Null) => x.is_empty(),
+        (Kind::Policy, _, _) => crate::model::document::same_policy(a, b),
+        (Kind::Document, _, _) => crate::model::document::same_document(a, b),
         _ => a == b,
     }
 }

@@ -29,6 +29,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const TAG_STACK: &str = "bandup:stack";
@@ -46,7 +47,7 @@ pub const TAG_CREATED: &str = "bandup:created";
 pub const TAG_RUN: &str = "bandup:run";
 
 /// Whose resources these are: one stack in one environment.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Scope {
     pub stack: String,
     pub env: String,
@@ -56,6 +57,22 @@ pub struct Scope {
     /// a repeated create within one apply but never hands back a resource deleted since.
     #[serde(default)]
     pub run: String,
+    /// What the stack declares, per resource type: addresses and properties, references
+    /// unresolved. How types AWS cannot tag find what is theirs: a DNS record's zone,
+    /// the load balancer a web ACL is associated with (see docs/architecture.md,
+    /// "Resources that cannot carry tags"). Not part of a saved plan.
+    #[serde(skip)]
+    pub declared: Arc<BTreeMap<String, Vec<(Addr, Props)>>>,
+}
+
+impl Scope {
+    /// The declared resources of `type_name`.
+    pub fn declared_of(&self, type_name: &str) -> &[(Addr, Props)] {
+        self.declared
+            .get(type_name)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
 }
 
 impl Scope {
@@ -133,8 +150,8 @@ pub struct Live {
     pub props: Props,
     /// Attributes others can reference (`id` always).
     pub outputs: Outputs,
-    /// AWS ids this resource points at (its VPC, subnet...), to order deletes of
-    /// resources that are no longer declared.
+    /// AWS ids or ARNs this resource points at (its VPC, subnet, role...), to order
+    /// deletes of resources that are no longer declared.
     pub refs: Vec<String>,
     /// When it was created, in milliseconds since the Unix epoch (from the
     /// `bandup:created` tag or AWS's own record), to tell duplicate copies apart.
@@ -147,6 +164,20 @@ pub struct Live {
     /// stopped before it was ready. The plan shows it and apply waits for it (`adopt`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<String>,
+}
+
+impl Live {
+    /// What other resources may point at it by in their `refs`: its id and, where it
+    /// has one, its ARN (a task definition names its role by ARN, a listener its
+    /// target group).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        let arn = self
+            .outputs
+            .get("arn")
+            .and_then(Value::as_str)
+            .filter(|a| *a != self.id);
+        std::iter::once(self.id.as_str()).chain(arn)
+    }
 }
 
 /// What kind of failure an error is, whatever the service calls it: "already gone" is
@@ -277,6 +308,9 @@ pub struct Request<'a> {
     pub protect: bool,
     /// Tells the user about the operation in flight ("still creating, 12m elapsed").
     pub note: &'a (dyn Fn(String) + Sync),
+    /// Set when this create makes a replacement beside the copy it replaces (which is
+    /// deleted afterwards): names AWS wants unique get it appended (`name()` does).
+    pub suffix: Option<&'a str>,
 }
 
 impl Request<'_> {
@@ -305,9 +339,13 @@ impl Request<'_> {
         self.scope.desired_tags(self.addr, self.protect)
     }
 
-    /// Its deterministic name, `<stack>-<env>-<address>`.
+    /// Its name, `<stack>-<env>-<address>`, with `-<suffix>` for a replacement made
+    /// beside the copy it replaces.
     pub fn name(&self) -> String {
-        self.scope.name_for(self.addr)
+        match self.suffix {
+            Some(s) => format!("{}-{s}", self.scope.name_for(self.addr)),
+            None => self.scope.name_for(self.addr),
+        }
     }
 }
 
@@ -422,6 +460,22 @@ pub trait Provider: Send + Sync {
     /// orderings AWS enforces that no reference shows (NAT gateways before the internet
     /// gateway detaches).
     fn delete_after(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// A replacement may be created beside the copy it replaces, before that copy is
+    /// deleted (names AWS wants unique carry `Request::suffix`). The plan does so when
+    /// the copy being replaced is still in use by live resources that stay (a target
+    /// group a listener forwards to, a security group a service runs in), since AWS
+    /// refuses to delete it first; what used it is moved by an update in between.
+    fn create_before_delete(&self) -> bool {
+        false
+    }
+
+    /// Attributes an in-place update gives new values (a task definition's revision
+    /// ARN): a plan that updates the resource treats them as known after apply, so what
+    /// refers to them is updated too.
+    fn renewed_on_update(&self) -> &'static [&'static str] {
         &[]
     }
 

@@ -6,9 +6,9 @@ use crate::plan::{Action, Plan, PlannedResource};
 use console::style;
 use std::fmt::Write;
 
-fn symbol(a: Action) -> String {
-    let s = format!("{:>3}", a.symbol());
-    match a {
+fn symbol(r: &PlannedResource) -> String {
+    let s = format!("{:>3}", r.symbol());
+    match r.action {
         Action::Create => style(s).green().to_string(),
         Action::Update => style(s).yellow().to_string(),
         Action::Replace => style(s).magenta().to_string(),
@@ -21,6 +21,11 @@ fn headline(r: &PlannedResource) -> String {
     match r.action {
         Action::Create => "will be created".into(),
         Action::Update => "will be updated in place".into(),
+        Action::Replace if r.create_first => format!(
+            "must be replaced (forced by {}), creating the replacement first: {}",
+            r.forcing_fields().join(", "),
+            r.reason.as_deref().unwrap_or("the old one is in use")
+        ),
         Action::Replace => format!(
             "must be replaced (forced by {})",
             r.forcing_fields().join(", ")
@@ -61,7 +66,7 @@ pub fn render(plan: &Plan) -> String {
                 r.type_name,
                 headline(r)
             );
-            let _ = writeln!(out, "{} {}", symbol(r.action), r.addr);
+            let _ = writeln!(out, "{} {}", symbol(r), r.addr);
             if let Some(loss) = &r.data_loss {
                 let _ = writeln!(out, "      {} {loss}", style("! DATA LOSS:").red().bold());
             }

@@ -81,6 +81,7 @@ fn scope() -> Scope {
         env: ENV.into(),
         tags: BTreeMap::new(),
         run: String::new(),
+        ..Default::default()
     }
 }
 
@@ -348,6 +349,7 @@ async fn each_cache_type_creates_replans_empty_updates_in_place_replaces_and_del
         timeout: std::time::Duration::from_secs(60),
         protect: false,
         note: &note,
+        suffix: None,
     };
     let refused = provider
         .delete(&req, &subnet_live)

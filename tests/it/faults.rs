@@ -89,6 +89,7 @@ async fn copies(registry: &Registry, env: &str) -> BTreeMap<String, usize> {
         env: env.into(),
         tags: BTreeMap::new(),
         run: String::new(),
+        ..Default::default()
     };
     let found = bandup_infra::plan::discover(registry, &scope, &Quiet)
         .await

@@ -5,9 +5,13 @@
 mod cache;
 mod cli;
 mod converge;
+mod ecs;
+mod edge;
+mod elb;
 mod emulator;
 mod engine;
 mod faults;
+mod iam;
 mod rds;
 mod s3;
 mod secrets;

@@ -469,6 +469,7 @@ impl Provider for ReplicationGroup {
             env: stack.env.clone(),
             tags: BTreeMap::new(),
             run: String::new(),
+            ..std::default::Default::default()
         };
         let id = group_id(&scope, &r.addr);
         if let Some(problem) = id_problem(&id) {

@@ -487,6 +487,7 @@ impl Provider for Instance {
             env: stack.env.clone(),
             tags: std::collections::BTreeMap::new(),
             run: String::new(),
+            ..std::default::Default::default()
         };
         let id = identifier(&scope, &r.addr);
         if id.len() > 63 || !id.starts_with(|c: char| c.is_ascii_lowercase()) || id.ends_with('-') {

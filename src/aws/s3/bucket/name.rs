@@ -69,6 +69,7 @@ mod tests {
                     env: "dev".into(),
                     tags: BTreeMap::new(),
                     run: String::new(),
+                    ..Default::default()
                 })
             )
         );

@@ -1,0 +1,1 @@
+//! ACM: TLS certificates validated by DNS.

@@ -1,0 +1,1 @@
+//! Application Auto Scaling: target-tracking scaling of ECS services.

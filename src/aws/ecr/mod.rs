@@ -1,0 +1,1 @@
+//! ECR: container image repositories.

@@ -1,0 +1,1 @@
+//! WAFv2: regional web ACLs and their association with load balancers.

@@ -1,0 +1,1 @@
+//! ECS cluster, task definitions, services and their auto scaling against the emulator.

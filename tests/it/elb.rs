@@ -1,0 +1,1 @@
+//! The application load balancer, target groups, listeners and rules against the emulator.

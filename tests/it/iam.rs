@@ -1,0 +1,1 @@
+//! ECR repositories, CloudWatch log groups and IAM roles against the emulator.
