@@ -73,7 +73,7 @@ fn policy_node(v: &Value, key: Option<&str>) -> Value {
         (Some("Statement"), Value::Map(_)) => policy_node(&Value::List(vec![v.clone()]), key),
         (Some("Statement"), Value::List(l)) => {
             let mut s: Vec<Value> = l.iter().map(|x| policy_node(x, None)).collect();
-            s.sort_by_key(|x| to_json_string(x));
+            s.sort_by_key(to_json_string);
             s.dedup();
             Value::List(s)
         }
@@ -126,7 +126,7 @@ fn string_set(v: &Value, lowercase: bool) -> Value {
         Value::List(l) => l.iter().map(one).collect(),
         other => vec![one(other)],
     };
-    items.sort_by_key(|x| to_json_string(x));
+    items.sort_by_key(to_json_string);
     items.dedup();
     Value::List(items)
 }
