@@ -500,3 +500,130 @@ async fn protect_and_timeouts_come_from_the_stack_and_its_parameters() {
     assert_eq!(db.timeouts.update, None);
     assert_eq!(db.timeouts.delete, Some(45));
 }
+
+/// `a` and the `user` that points at it, by id (`parent`).
+const IN_USE: &str = r#"
+stack: t
+resources:
+  a: { type: fake_thing }
+  user: { type: fake_thing, properties: { parent: "${a.id}" } }
+"#;
+
+#[tokio::test]
+async fn a_replacement_in_use_is_created_first_and_the_old_copy_deleted_after_its_users_move() {
+    let fake = Fake::new();
+    fake.create_first();
+    fake.guard_in_use();
+    let p = Project::with_stack(IN_USE);
+    let registry = fake.registry();
+    converge(&p, &registry).await;
+    let old = fake.copies_of("a").remove(0).id;
+    fake.clear_log();
+    p.edit(
+        "stacks/bandup.yaml",
+        "a: { type: fake_thing }",
+        "a: { type: fake_thing, properties: { zone: b } }",
+    );
+    let pl = plan_of(&p, &registry, Mode::Normal).await;
+    let a = pl
+        .resources
+        .iter()
+        .find(|r| r.addr.as_str() == "a")
+        .expect("a");
+    assert_eq!(
+        (a.action, a.create_first, a.symbol()),
+        (Action::Replace, true, "+/-")
+    );
+    assert!(
+        bandup_infra::ui::plan::render(&pl)
+            .contains("creating the replacement first: in use by `user`"),
+        "{}",
+        bandup_infra::ui::plan::render(&pl)
+    );
+    let report = apply(&pl, &registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0, "{:?}", report.outcomes);
+    assert!(fake.at("create a") < fake.at("update user"));
+    assert!(fake.at("update user") < fake.at("delete a"));
+    let now = fake.copies_of("a");
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0].id, old);
+    let again = plan_of(&p, &registry, Mode::Normal).await;
+    assert!(!again.summary.has_changes(), "{:?}", again.resources);
+}
+
+#[tokio::test]
+async fn a_replacement_nothing_uses_deletes_the_old_copy_first() {
+    let fake = Fake::new();
+    fake.create_first();
+    let p = Project::with_stack("stack: t\nresources:\n  a: { type: fake_thing }\n");
+    let registry = fake.registry();
+    converge(&p, &registry).await;
+    fake.clear_log();
+    p.edit(
+        "stacks/bandup.yaml",
+        "a: { type: fake_thing }",
+        "a: { type: fake_thing, properties: { zone: b } }",
+    );
+    let pl = plan_of(&p, &registry, Mode::Normal).await;
+    let a = pl
+        .resources
+        .iter()
+        .find(|r| r.addr.as_str() == "a")
+        .expect("a");
+    assert_eq!((a.action, a.create_first), (Action::Replace, false));
+    let report = apply(&pl, &registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0);
+    assert!(fake.at("delete a") < fake.at("create a"));
+}
+
+#[tokio::test]
+async fn resources_no_longer_declared_that_point_by_arn_are_deleted_first() {
+    let fake = Fake::new();
+    let p = Project::with_stack(
+        "stack: t\nresources:\n  a: { type: fake_thing }\n  b: { type: fake_thing, properties: { parent: \"${a.arn}\" } }\n  keep: { type: fake_thing }\n",
+    );
+    let registry = fake.registry();
+    converge(&p, &registry).await;
+    fake.clear_log();
+    // Were the ARN not known as a's, both deletes would start together and a's,
+    // being faster, would finish first.
+    fake.slow("b", Duration::from_millis(200));
+    p.edit("stacks/bandup.yaml", "  a: { type: fake_thing }\n", "");
+    p.edit(
+        "stacks/bandup.yaml",
+        "  b: { type: fake_thing, properties: { parent: \"${a.arn}\" } }\n",
+        "",
+    );
+    let pl = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(pl.summary.destroy, 2);
+    let report = apply(&pl, &registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0);
+    assert!(
+        fake.at("delete b") < fake.at("delete a"),
+        "{:?}",
+        fake.log()
+    );
+}
+
+#[tokio::test]
+async fn an_update_that_renews_an_attribute_updates_what_refers_to_it() {
+    let fake = Fake::new();
+    fake.renew_endpoints();
+    let p = Project::with_stack(
+        "stack: t\nresources:\n  a: { type: fake_thing }\n  b: { type: fake_thing, properties: { parent: \"${a.endpoint}\" } }\n",
+    );
+    let registry = fake.registry();
+    converge(&p, &registry).await;
+    p.edit(
+        "stacks/bandup.yaml",
+        "a: { type: fake_thing }",
+        "a: { type: fake_thing, properties: { size: 2 } }",
+    );
+    let pl = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(action(&pl, "a"), Action::Update);
+    assert_eq!(action(&pl, "b"), Action::Update);
+    let report = apply(&pl, &registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0);
+    let again = plan_of(&p, &registry, Mode::Normal).await;
+    assert!(!again.summary.has_changes(), "{:?}", again.resources);
+}

@@ -14,7 +14,7 @@ use bandup_infra::provider::{
     CallCounter, ErrorKind, Live, Provider, ProviderError, Registry, Request, Scope, TagDelta,
 };
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -75,7 +75,7 @@ pub static SCHEMA: Schema = Schema {
             )
         },
     ],
-    attributes: &["id", "endpoint"],
+    attributes: &["id", "arn", "endpoint"],
 };
 
 #[derive(Default)]
@@ -94,11 +94,33 @@ pub struct Fake {
     delay: Mutex<BTreeMap<String, Duration>>,
     default_delay: Mutex<Duration>,
     calls: CallCounter,
+    /// Replacements may be made beside the old copy (`create_before_delete`).
+    create_first: AtomicBool,
+    /// An update gives the thing a new endpoint (`renewed_on_update`).
+    renews: AtomicBool,
+    /// Deleting a thing another live thing points at is refused, as AWS refuses to
+    /// delete a target group a listener forwards to.
+    guard_in_use: AtomicBool,
 }
 
 impl Fake {
     pub fn new() -> Arc<Self> {
         Arc::new(Fake::default())
+    }
+
+    /// Let replacements be made beside the copy they replace.
+    pub fn create_first(&self) {
+        self.create_first.store(true, Ordering::SeqCst);
+    }
+
+    /// Updates give things a new endpoint.
+    pub fn renew_endpoints(&self) {
+        self.renews.store(true, Ordering::SeqCst);
+    }
+
+    /// Refuse to delete a thing that another live thing points at.
+    pub fn guard_in_use(&self) {
+        self.guard_in_use.store(true, Ordering::SeqCst);
     }
 
     pub fn registry(self: &Arc<Self>) -> Registry {
@@ -279,6 +301,7 @@ impl Fake {
             props: props.clone(),
             outputs: Outputs::from([
                 ("id".to_string(), Value::Str(id.clone())),
+                ("arn".to_string(), Value::Str(format!("arn:fake:{id}"))),
                 ("endpoint".to_string(), Value::Str(format!("{id}.example"))),
             ]),
             refs,
@@ -345,6 +368,11 @@ impl Provider for Fake {
             live.created.unwrap_or(0),
         );
         next.tags = live.tags.clone();
+        if self.renews.load(Ordering::SeqCst) {
+            let n = self.next_id.fetch_add(1, Ordering::SeqCst);
+            let endpoint = format!("{}.v{n}.example", live.id);
+            next.outputs.insert("endpoint".into(), Value::Str(endpoint));
+        }
         self.state
             .lock()
             .expect("state")
@@ -379,7 +407,33 @@ impl Provider for Fake {
         Ok(())
     }
 
+    fn create_before_delete(&self) -> bool {
+        self.create_first.load(Ordering::SeqCst)
+    }
+
+    fn renewed_on_update(&self) -> &'static [&'static str] {
+        if self.renews.load(Ordering::SeqCst) {
+            &["endpoint"]
+        } else {
+            &[]
+        }
+    }
+
     async fn delete(&self, _req: &Request<'_>, live: &Live) -> Result<(), ProviderError> {
+        if self.guard_in_use.load(Ordering::SeqCst) {
+            let state = self.state.lock().expect("state");
+            let keys: Vec<&str> = live.keys().collect();
+            if let Some((_, user)) = state
+                .values()
+                .find(|(_, l)| l.id != live.id && l.refs.iter().any(|r| keys.contains(&r.as_str())))
+            {
+                return Err(ProviderError::new(
+                    "delete fake_thing",
+                    format!("{} is in use by {}", live.id, user.addr),
+                )
+                .kind(ErrorKind::InUse));
+            }
+        }
         self.op("delete", &live.addr).await?;
         self.state.lock().expect("state").remove(&live.id);
         Ok(())
