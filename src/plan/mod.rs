@@ -245,6 +245,8 @@ pub async fn plan(
     let order = graph.topo_order().unwrap_or_default();
     let mut known: BTreeMap<Addr, Outputs> = BTreeMap::new();
     let mut resources = Vec::new();
+    // Replacements that delete the old copy first.
+    let mut delete_first: BTreeSet<Addr> = BTreeSet::new();
     for i in order {
         let Some(res) = stack.resource(graph.node(i)) else {
             continue;
@@ -372,7 +374,14 @@ pub async fn plan(
             }
             _ => BTreeSet::new(),
         };
-        let create_first = !users.is_empty();
+        // Made beside the old copy only if what it is made in is not itself replaced
+        // by deleting first (a security group in a VPC being replaced): the new copy
+        // would wait for its new VPC, which waits for the old VPC to go, which waits
+        // for the old copy to go.
+        let create_first = !users.is_empty() && !res.deps.iter().any(|d| delete_first.contains(d));
+        if action == Action::Replace && !create_first {
+            delete_first.insert(res.addr.clone());
+        }
         let reason = create_first.then(|| {
             let names: Vec<String> = users.iter().map(|a| format!("`{a}`")).collect();
             format!(

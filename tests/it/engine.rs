@@ -627,3 +627,40 @@ async fn an_update_that_renews_an_attribute_updates_what_refers_to_it() {
     let again = plan_of(&p, &registry, Mode::Normal).await;
     assert!(!again.summary.has_changes(), "{:?}", again.resources);
 }
+
+#[tokio::test]
+async fn a_replacement_inside_one_replaced_delete_first_is_replaced_delete_first_too() {
+    let (fake, holders) = (Fake::new(), Fake::holder());
+    fake.create_first();
+    fake.guard_in_use();
+    // x (a holder, never made beside its old copy) is replaced by deleting first; y lives
+    // inside x, z inside y (as a subnet in a VPC, a database in the subnet). Made first, y's new copy would wait for the new x, which
+    // waits for the old x to go, which waits for the old y to go: a cycle.
+    let p = Project::with_stack(
+        "stack: t\nresources:\n  x: { type: fake_holder }\n  y: { type: fake_thing, properties: { inside: \"${x.id}\" } }\n  z: { type: fake_thing, properties: { inside: \"${y.id}\" } }\n",
+    );
+    let registry = fake.with(&holders);
+    converge(&p, &registry).await;
+    p.edit(
+        "stacks/bandup.yaml",
+        "x: { type: fake_holder }",
+        "x: { type: fake_holder, properties: { zone: b } }",
+    );
+    let pl = plan_of(&p, &registry, Mode::Normal).await;
+    for addr in ["x", "y"] {
+        let r = pl
+            .resources
+            .iter()
+            .find(|r| r.addr.as_str() == addr)
+            .expect("planned");
+        assert_eq!(
+            (r.action, r.create_first),
+            (Action::Replace, false),
+            "{addr}"
+        );
+    }
+    let report = apply(&pl, &registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0, "{:?}", report.outcomes);
+    let again = plan_of(&p, &registry, Mode::Normal).await;
+    assert!(!again.summary.has_changes(), "{:?}", again.resources);
+}

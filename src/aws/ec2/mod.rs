@@ -128,6 +128,38 @@ pub async fn retag(
 
 /// The network interfaces matching one EC2 filter (`subnet-id`, `group-id`...), described
 /// for a person: what blocks a delete is usually an interface of something else.
+/// The network interfaces whose `filter` is `value`, each described, and whether AWS
+/// manages it for a service (a load balancer's, a Fargate task's, a Lambda function's):
+/// those go by themselves some minutes after their owner is deleted.
+pub async fn interfaces_managed(
+    ec2: &aws_sdk_ec2::Client,
+    filter: &str,
+    value: &str,
+) -> Result<Vec<(String, bool)>, ProviderError> {
+    let out = ec2
+        .describe_network_interfaces()
+        .filters(Filter::builder().name(filter).values(value).build())
+        .send()
+        .await
+        .map_err(|e| error("DescribeNetworkInterfaces", e))?;
+    Ok(out
+        .network_interfaces()
+        .iter()
+        .map(|i| {
+            let what = i
+                .description()
+                .filter(|d| !d.is_empty())
+                .map(|d| format!(" ({d:?})"))
+                .unwrap_or_default();
+            let name = format!(
+                "network interface {}{what}",
+                i.network_interface_id().unwrap_or_default()
+            );
+            (name, i.requester_managed().unwrap_or(false))
+        })
+        .collect())
+}
+
 pub async fn interfaces(
     ec2: &aws_sdk_ec2::Client,
     filter: &str,

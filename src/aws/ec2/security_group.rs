@@ -1,12 +1,15 @@
 //! `aws_security_group`: a security group and its ingress/egress rules. A rule admits one
 //! source: a CIDR block or another security group (the ALB -> app -> database chain).
 
-use super::{deleted, error, interfaces, once, owned, owner_filters, retag, tag_spec};
+use super::{
+    deleted, error, interfaces, interfaces_managed, once, owned, owner_filters, retag, tag_spec,
+};
+use crate::aws::wait::{self, Poll};
 use crate::aws::{live, name_blockers, prop_str, Clients, Owned};
 use crate::config::{Diagnostic, Pos, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
-use crate::provider::{Live, Provider, ProviderError, Request, Scope, TagDelta};
+use crate::provider::{ErrorKind, Live, Provider, ProviderError, Request, Scope, TagDelta};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
 use std::collections::BTreeMap;
@@ -399,6 +402,13 @@ impl Provider for SecurityGroup {
         &SCHEMA
     }
 
+    /// A group a database, a load balancer or a service still runs in cannot be deleted
+    /// (DependencyViolation): its replacement (a new description) is made beside it, with
+    /// the plan's suffix on its name, and they move to it first.
+    fn create_before_delete(&self) -> bool {
+        true
+    }
+
     async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
         let groups: Vec<_> = self
             .ec2
@@ -559,18 +569,39 @@ impl Provider for SecurityGroup {
         retag(&self.ec2, &l.id, delta).await
     }
 
-    async fn delete(&self, _req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
-        let result = deleted(
-            "DeleteSecurityGroup",
-            self.ec2
-                .delete_security_group()
-                .group_id(&l.id)
-                .send()
-                .await,
-        );
-        // Network interfaces that use the group keep it alive.
-        let enis = interfaces(&self.ec2, "group-id", &l.id);
-        let advice = "delete them (or move them to another group)";
-        name_blockers(result, &l.id, "is still used by", enis, advice).await
+    /// Interfaces AWS manages for a service (a load balancer, Fargate tasks, a Lambda
+    /// function) keep the group alive for minutes after that service is deleted: the
+    /// delete waits for them, at most its timeout. Anyone else's interface is named and
+    /// the delete refused at once.
+    async fn delete(&self, req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
+        let attempt = || async {
+            let result = deleted(
+                "DeleteSecurityGroup",
+                self.ec2
+                    .delete_security_group()
+                    .group_id(&l.id)
+                    .send()
+                    .await,
+            );
+            match result {
+                Err(e) if e.kind == ErrorKind::InUse => {
+                    let enis = interfaces_managed(&self.ec2, "group-id", &l.id).await?;
+                    if !enis.is_empty() && enis.iter().all(|(_, managed)| *managed) {
+                        return Ok(Poll::Pending(format!(
+                            "{} network interface{} of deleted services not yet released",
+                            enis.len(),
+                            if enis.len() == 1 { "" } else { "s" }
+                        )));
+                    }
+                    let enis = interfaces(&self.ec2, "group-id", &l.id);
+                    let advice = "delete them (or move them to another group)";
+                    name_blockers(Err(e), &l.id, "is still used by", enis, advice)
+                        .await
+                        .map(Poll::Ready)
+                }
+                other => other.map(Poll::Ready),
+            }
+        };
+        wait::until(req, "deleting", attempt).await
     }
 }

@@ -44,37 +44,47 @@ pub async fn converge(p: &Project, registry: &Registry) -> Plan {
     pl
 }
 
+const FIELDS: &[Field] = &[
+    Field {
+        force_new: true,
+        default: Some(Default::Str("a")),
+        ..Field::new("zone", Kind::Str, "changing it replaces the thing")
+    },
+    Field {
+        default: Some(Default::Int(1)),
+        ..Field::new("size", Kind::Int, "changes in place")
+    },
+    Field::new("parent", Kind::Str, "another thing's id"),
+    Field {
+        force_new: true,
+        ..Field::new(
+            "inside",
+            Kind::Str,
+            "another thing's id; changing it replaces",
+        )
+    },
+    Field {
+        force_new: true,
+        ..Field::new(
+            "using",
+            Kind::Str,
+            "another thing's id; changing it replaces",
+        )
+    },
+];
+
 pub static SCHEMA: Schema = Schema {
     type_name: "fake_thing",
     doc: "A thing that lives in memory.",
-    fields: &[
-        Field {
-            force_new: true,
-            default: Some(Default::Str("a")),
-            ..Field::new("zone", Kind::Str, "changing it replaces the thing")
-        },
-        Field {
-            default: Some(Default::Int(1)),
-            ..Field::new("size", Kind::Int, "changes in place")
-        },
-        Field::new("parent", Kind::Str, "another thing's id"),
-        Field {
-            force_new: true,
-            ..Field::new(
-                "inside",
-                Kind::Str,
-                "another thing's id; changing it replaces",
-            )
-        },
-        Field {
-            force_new: true,
-            ..Field::new(
-                "using",
-                Kind::Str,
-                "another thing's id; changing it replaces",
-            )
-        },
-    ],
+    fields: FIELDS,
+    attributes: &["id", "arn", "endpoint"],
+};
+
+/// A second type with the same fields (`Fake::holder`): what other things live in.
+pub static HOLDER: Schema = Schema {
+    type_name: "fake_holder",
+    doc: "A thing other things live in.",
+    fields: FIELDS,
     attributes: &["id", "arn", "endpoint"],
 };
 
@@ -101,6 +111,8 @@ pub struct Fake {
     /// Deleting a thing another live thing points at is refused, as AWS refuses to
     /// delete a target group a listener forwards to.
     guard_in_use: AtomicBool,
+    /// `HOLDER` for `Fake::holder`, else `SCHEMA`.
+    holder: bool,
 }
 
 impl Fake {
@@ -121,6 +133,22 @@ impl Fake {
     /// Refuse to delete a thing that another live thing points at.
     pub fn guard_in_use(&self) {
         self.guard_in_use.store(true, Ordering::SeqCst);
+    }
+
+    /// A fake of the type `fake_holder`, for a registry with two types (`with`).
+    pub fn holder() -> Arc<Self> {
+        Arc::new(Fake {
+            holder: true,
+            ..Fake::default()
+        })
+    }
+
+    /// A registry of this fake's type and `other`'s.
+    pub fn with(self: &Arc<Self>, other: &Arc<Fake>) -> Registry {
+        Registry::new(
+            vec![self.clone() as Arc<dyn Provider>, other.clone()],
+            self.calls.clone(),
+        )
     }
 
     pub fn registry(self: &Arc<Self>) -> Registry {
@@ -315,7 +343,11 @@ impl Fake {
 #[async_trait]
 impl Provider for Fake {
     fn schema(&self) -> &'static Schema {
-        &SCHEMA
+        if self.holder {
+            &HOLDER
+        } else {
+            &SCHEMA
+        }
     }
 
     async fn read(&self, scope: &Scope, _only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
