@@ -17,9 +17,10 @@ pub fn run(ctx: &Ctx, args: &GraphArgs) -> Outcome {
             .unwrap_or("");
         format!("{a}\n{t}")
     };
-    match args.format {
-        GraphFormat::Dot => print!("{}", graph.to_dot(label)),
-        GraphFormat::Mermaid => print!("{}", graph.to_mermaid(|a| label(a).replace('\n', "<br/>"))),
-    }
+    let text = match args.format {
+        GraphFormat::Dot => graph.to_dot(label),
+        GraphFormat::Mermaid => graph.to_mermaid(|a| label(a).replace('\n', "<br/>")),
+    };
+    super::emit(&text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,7 @@
 //! `output`: the stack's declared outputs, resolved from live AWS (the discovery `plan`
 //! runs), as aligned text, JSON, or one bare value for scripts.
 
-use super::{aws_registry, load, Ctx, Outcome};
+use super::{aws_registry, emit, load, Ctx, Outcome};
 use crate::cli::OutputArgs;
 use crate::config::did_you_mean;
 use crate::plan::outputs::{self, ResolvedOutput};
@@ -55,16 +55,6 @@ fn one(args: &OutputArgs, name: &str, resolved: &[ResolvedOutput]) -> Outcome {
         emit(&ui::outputs::render_one(o, args.show_sensitive))?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Write to stdout; a reader that stopped early (`| head`) is not an error.
-fn emit(text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
-    }
 }
 
 /// The bare value for `--raw`, or why it cannot be given.

@@ -24,9 +24,9 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Outcome {
     };
     let plan = plan::plan(&stack, &graph, &registry, mode, reporter.as_ref()).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&plan)?);
+        super::emit(&format!("{}\n", serde_json::to_string_pretty(&plan)?))?;
     } else {
-        print!("{}", ui::plan::render(&plan));
+        super::emit(&ui::plan::render(&plan))?;
     }
     Ok(if args.detailed_exitcode && plan.summary.has_changes() {
         ExitCode::from(2)

@@ -500,3 +500,22 @@ fn output_reads_the_stack_outputs_from_live_aws() {
     assert_eq!(code(&shown), 0, "{}", stderr(&shown));
     assert_eq!(stdout(&shown), "10.10.0.0/16\n");
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    // `bandup-infra graph | head -1`: the pipe is closed before anything is written.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bandup-infra"))
+        .args(["graph", "--env", "prod"])
+        .current_dir(project_root())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run bandup-infra");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
