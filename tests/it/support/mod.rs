@@ -2,6 +2,7 @@
 //! the fault-injecting proxy in front of it.
 
 pub mod fake;
+pub mod inventory;
 pub mod moto;
 pub mod proxy;
 
