@@ -54,8 +54,9 @@ pub fn parse(s: &str) -> Option<Value> {
 
 /// True when two IAM policy documents mean the same: key order, whitespace, a single
 /// value against a one-element list, the order of statements, actions, resources,
-/// principals and condition values, the case of action names, and `true` against
-/// `"true"` in conditions make no difference.
+/// principals and condition values, the case of action names, `"*"` against
+/// `{"AWS": "*"}` as principal, and `true` against `"true"` in conditions make no
+/// difference.
 pub fn same_policy(a: &Value, b: &Value) -> bool {
     canonical_policy(a) == canonical_policy(b)
 }
@@ -80,6 +81,11 @@ fn policy_node(v: &Value, key: Option<&str>) -> Value {
         (Some(k), _) if SET_KEYS.contains(&k) => {
             let lower = k.ends_with("Action");
             string_set(v, lower)
+        }
+        // `"*"` is the same principal as `{"AWS": "*"}`.
+        (Some("Principal" | "NotPrincipal"), Value::Str(s)) if s == "*" => {
+            let any = BTreeMap::from([("AWS".to_string(), Value::Str("*".into()))]);
+            policy_node(&Value::Map(any), key)
         }
         (Some("Principal" | "NotPrincipal"), Value::Map(m)) => Value::Map(
             m.iter()

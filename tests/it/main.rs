@@ -15,5 +15,6 @@ mod iam;
 mod rds;
 mod s3;
 mod secrets;
+mod stack;
 mod support;
 mod validate;

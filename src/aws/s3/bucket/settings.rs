@@ -4,7 +4,7 @@
 
 use super::super::{error, eventually};
 use super::{lifecycle, policy};
-use crate::model::{Props, Value};
+use crate::model::{document, Props, Value};
 use crate::provider::ProviderError;
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketVersioningStatus, CorsConfiguration, CorsRule,
@@ -310,9 +310,8 @@ impl Settings<'_> {
             return Ok(Value::Bool(false));
         };
         let have: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
-        if policy::canonical(&have)
-            == policy::canonical(&policy::deny_insecure_policy(self.partition, bucket))
-        {
+        let ours = document::from_json(&policy::deny_insecure_policy(self.partition, bucket));
+        if document::same_policy(&document::from_json(&have), &ours) {
             return Ok(Value::Bool(true));
         }
         let n = have
