@@ -21,6 +21,9 @@ pub(super) struct Eval<'a> {
     pub(super) types: &'a dyn TypeInfo,
     /// Every instance a reference named.
     pub(super) deps: Vec<Addr>,
+    /// A reference to a resource not made in this environment (`enabled: false`) is
+    /// null rather than an error (outputs).
+    pub(super) absent_is_null: bool,
     pub(super) errors: Vec<Diagnostic>,
 }
 
@@ -154,6 +157,19 @@ impl Eval<'_> {
         };
         if let Some(d) = self.unknown_attr(node, decl, name, attr) {
             self.errors.push(d);
+            return Value::Null;
+        }
+        if !decl.enabled {
+            if !self.absent_is_null {
+                let d = Diagnostic::new(
+                    node.pos.clone(),
+                    format!("`{name}` is not made in this environment (`enabled` is false), so `{name}.{attr}` has no value"),
+                )
+                .hint(format!(
+                    "give this property its value for the environment (`overrides:` in the environment file), or enable `{name}`"
+                ));
+                self.errors.push(d);
+            }
             return Value::Null;
         }
         if decl.broken {

@@ -19,6 +19,7 @@ const RESOURCE_KEYS: &[&str] = &[
     "protect",
     "timeouts",
     "for_each",
+    "enabled",
 ];
 
 /// One entry under `resources:`.
@@ -31,6 +32,9 @@ pub(super) struct Decl<'n> {
     /// A `for_each` that gave no instances (its problem is reported where it is):
     /// references to the resource stay silent instead of adding follow-on errors.
     pub(super) broken: bool,
+    /// `enabled: false` (or a parameter that is false in this environment): the resource
+    /// has no instance here, and nothing may refer to it.
+    pub(super) enabled: bool,
 }
 
 /// The per-instance context in which `${each.*}` is evaluated.
@@ -44,6 +48,9 @@ impl Decl<'_> {
     /// The instances to build: one (`None`) for a single resource, one per key for a
     /// `for_each` resource, none when its `for_each` is broken.
     pub(super) fn instances(&self) -> Vec<Option<Each>> {
+        if !self.enabled {
+            return Vec::new();
+        }
         match &self.keys {
             None if self.body.get("for_each").is_some() => Vec::new(),
             None => vec![None],
@@ -113,12 +120,14 @@ impl Loader<'_> {
         self.known_keys(body, RESOURCE_KEYS, &format!("resource `{}`", k.name));
         let type_name = self.resource_type(k, body);
         let keys = body.get("for_each").and_then(|f| self.for_each(f, params));
+        let enabled = body.get("enabled").is_none_or(|n| self.enabled(n, params));
         Some(Decl {
             name: k,
             body,
             type_name,
             broken: keys.is_none() && body.get("for_each").is_some(),
             keys,
+            enabled,
         })
     }
 
@@ -171,6 +180,29 @@ impl Loader<'_> {
             self.err(Diagnostic::new(node.pos.clone(), "`for_each` must be a list of strings, a mapping, or `${param.NAME}` naming one").hint("for example: for_each: ${param.availability_zones}"));
         }
         keys
+    }
+
+    /// `enabled: true`/`false`, or a boolean parameter (`${param.create_zone}`) so that
+    /// one environment makes a resource another takes as given (an existing zone).
+    fn enabled(&mut self, node: &Node, params: &Params) -> bool {
+        let value = match node.as_str() {
+            Some(s) => match self.for_each_param(node, s, params) {
+                Some(v) => v,
+                None => return true,
+            },
+            None => plain(node),
+        };
+        match value {
+            Value::Bool(b) => b,
+            _ => {
+                self.err(
+                    Diagnostic::new(node.pos.clone(), "`enabled` must be true or false").hint(
+                        "write true or false, or a boolean parameter such as ${param.create_zone}",
+                    ),
+                );
+                true
+            }
+        }
     }
 
     /// The value of a `for_each` written as a string: `${param.NAME}`'s value, `Null`

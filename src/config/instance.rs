@@ -104,6 +104,7 @@ impl Loader<'_> {
             decls,
             types: self.types,
             deps: Vec::new(),
+            absent_is_null: false,
             errors: Vec::new(),
         };
         let Properties {

@@ -125,6 +125,7 @@ impl Loader<'_> {
             decls,
             types: self.types,
             deps: Vec::new(),
+            absent_is_null: true,
             errors: Vec::new(),
         };
         let value = eval.value(v);

@@ -862,3 +862,46 @@ fn rds_storage_autoscaling_must_go_above_the_allocated_storage() {
     );
     assert!(hint(&d).contains("omit it"), "{}", hint(&d));
 }
+
+#[test]
+fn enabled_must_be_a_boolean() {
+    let d = only(
+        "enabled_not_boolean",
+        "5:14",
+        "`enabled` must be true or false",
+    );
+    assert!(hint(&d).contains("${param.create_zone}"), "{}", hint(&d));
+}
+
+#[test]
+fn a_reference_to_a_resource_not_made_in_this_environment_says_how_to_give_the_value() {
+    let d = only(
+        "reference_to_disabled",
+        "13:15",
+        "`vpc` is not made in this environment (`enabled` is false), so `vpc.id` has no value",
+    );
+    assert!(hint(&d).contains("overrides:"), "{}", hint(&d));
+}
+
+#[test]
+fn a_disabled_resource_has_no_instance_and_an_override_stands_in_for_it() {
+    let registry = bandup_infra::aws::offline_registry();
+    let load_env = |env: &str| {
+        load(
+            &LoadOptions {
+                root: fixtures().join("enabled"),
+                env: Some(env.into()),
+                stack: None,
+            },
+            &registry,
+        )
+    };
+    let (shared, diags) = load_env("shared");
+    assert!(diags.is_empty(), "{diags:#?}");
+    let names: Vec<&str> = shared.resources.iter().map(|r| r.addr.as_str()).collect();
+    assert_eq!(names, ["igw"]);
+    assert!(shared.resources[0].deps.is_empty());
+    let (own, diags) = load_env("own");
+    assert!(diags.is_empty(), "{diags:#?}");
+    assert_eq!(own.resources.len(), 2);
+}
