@@ -1,1 +1,335 @@
-//! ECR repositories, CloudWatch log groups and IAM roles against the emulator.
+//! ECR repositories, CloudWatch log groups and IAM roles against the emulator: the
+//! lifecycle of each type (create, an empty re-plan, an in-place update, a replacement
+//! where a field forces one, delete), policies that differ only in shape planning
+//! nothing, a repository holding images refused deletion without `force_delete`, a role
+//! in an instance profile refused deletion, and the validation of their fields.
+//!
+//! What moto cannot show (docs/emulator-gaps.md): IAM is immediately consistent there,
+//! so the `NoSuchEntity` retries after CreateRole never run; moto does not implement
+//! AssociateKmsKey/DisassociateKmsKey for log groups (a key is only given at creation
+//! here); GetAccountAuthorizationDetails is never truncated (one page whatever the count).
+
+use crate::support::moto::Moto;
+use crate::support::Project;
+use bandup_infra::apply::{apply, Status};
+use bandup_infra::config::{self, LoadOptions};
+use bandup_infra::model::Quiet;
+use bandup_infra::plan::{plan, Action, Mode, Plan};
+use bandup_infra::provider::{Registry, Scope};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+fn scope(stack: &str) -> Scope {
+    Scope {
+        stack: stack.into(),
+        env: "default".into(),
+        ..Default::default()
+    }
+}
+
+async fn plan_of(p: &Project, registry: &Registry, mode: Mode) -> Plan {
+    let (stack, graph) = crate::support::load(p.root(), None, registry);
+    plan(&stack, &graph, registry, mode, &Quiet)
+        .await
+        .expect("plan")
+}
+
+fn failures(report: &bandup_infra::apply::Report) -> Vec<String> {
+    report
+        .outcomes
+        .iter()
+        .filter_map(|o| match &o.status {
+            Status::Failed { error } => Some(format!("{}: {error}", o.addr)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Apply `planned`, then check that a new plan has nothing left to do.
+async fn apply_converges(planned: &Plan, p: &Project, registry: &Registry) {
+    let report = apply(planned, registry, 10, Arc::new(Quiet)).await;
+    assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
+    let after = plan_of(p, registry, Mode::Normal).await;
+    assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
+}
+
+/// The planned actions other than no-op, by address, with the fields they change.
+fn changes(p: &Plan) -> BTreeMap<String, (Action, Vec<String>)> {
+    p.resources
+        .iter()
+        .filter(|r| r.action != Action::NoOp)
+        .map(|r| {
+            let fields = r.changes.iter().map(|c| c.field.clone()).collect();
+            (r.addr.to_string(), (r.action, fields))
+        })
+        .collect()
+}
+
+fn change(action: Action, fields: &[&str]) -> (Action, Vec<String>) {
+    (action, fields.iter().map(|f| f.to_string()).collect())
+}
+
+fn output(p: &Plan, addr: &str, attr: &str) -> String {
+    p.resources
+        .iter()
+        .find(|r| r.addr.as_str() == addr)
+        .and_then(|r| r.live.as_ref())
+        .and_then(|l| l.outputs.get(attr))
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// API calls one type's discovery makes (a no-change plan reads each type once).
+async fn discovery_calls(registry: &Registry, stack: &str, type_name: &str) -> u64 {
+    let provider = registry.get(type_name).expect("registered");
+    let before = registry.calls.get();
+    provider.read(&scope(stack), None).await.expect("read");
+    registry.calls.get() - before
+}
+
+/// Every problem `validate` reports for a stack.
+fn problems(yaml: &str) -> Vec<String> {
+    let p = Project::with_stack(yaml);
+    let registry = bandup_infra::aws::offline_registry();
+    let opts = LoadOptions {
+        root: p.root().to_path_buf(),
+        env: None,
+        stack: None,
+    };
+    let (_, diags) = config::load(&opts, &registry);
+    diags
+        .items
+        .iter()
+        .map(|d| {
+            format!(
+                "{} (hint: {})",
+                d.message,
+                d.hint.clone().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+const ROLE_STACK: &str = r#"stack: iamtest
+resources:
+  task_role:
+    type: aws_iam_role
+    properties:
+      description: backend tasks
+      assume_role_policy:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal:
+              Service: ecs-tasks.amazonaws.com
+            Action: sts:AssumeRole
+      policies:
+        read-secrets:
+          Version: "2012-10-17"
+          Statement:
+            - Effect: Allow
+              Action:
+                - secretsmanager:GetSecretValue
+                - secretsmanager:DescribeSecret
+              Resource: arn:aws:secretsmanager:eu-west-2:123456789012:secret:iamtest-*
+            - Effect: Allow
+              Action: kms:Decrypt
+              Resource: "*"
+        write-logs:
+          Version: "2012-10-17"
+          Statement:
+            - Effect: Allow
+              Action:
+                - logs:CreateLogStream
+                - logs:PutLogEvents
+              Resource: arn:aws:logs:eu-west-2:123456789012:log-group:/iamtest/default/backend:*
+"#;
+
+#[tokio::test]
+async fn a_role_creates_replans_empty_ignores_reshaped_policies_updates_and_deletes() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let p = Project::with_stack(ROLE_STACK);
+
+    let first = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(first.summary.add, 1, "{:#?}", changes(&first));
+    apply_converges(&first, &p, &registry).await;
+
+    let name = "iamtest-default-task_role";
+    let role = iam.get_role().role_name(name).send().await.expect("role");
+    let role = role.role().expect("role");
+    assert_eq!(role.path(), "/iamtest/default/", "scoped by path");
+    assert_eq!(role.description(), Some("backend tasks"));
+    let tags: BTreeMap<_, _> = role.tags().iter().map(|t| (t.key(), t.value())).collect();
+    assert_eq!(tags.get("bandup:resource"), Some(&"task_role"));
+    let inline = iam
+        .list_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .expect("policies");
+    assert_eq!(inline.policy_names(), ["read-secrets", "write-logs"]);
+    let again = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(output(&again, "task_role", "arn"), role.arn());
+    assert_eq!(output(&again, "task_role", "name"), name);
+    assert_eq!(output(&again, "task_role", "unique_id"), role.role_id());
+
+    // Discovery: ListRoles(PathPrefix) and GetAccountAuthorizationDetails, whatever the
+    // number of roles and policies.
+    assert_eq!(
+        discovery_calls(&registry, "iamtest", "aws_iam_role").await,
+        2
+    );
+    // A role of another environment, under its own path, is not ours.
+    assert_eq!(
+        registry
+            .get("aws_iam_role")
+            .expect("registered")
+            .read(
+                &Scope {
+                    env: "prod".into(),
+                    ..scope("iamtest")
+                },
+                None
+            )
+            .await
+            .expect("read")
+            .len(),
+        0
+    );
+
+    // The same policies, reshaped by hand: statements reordered, single values as lists
+    // and lists as single values, keys reordered, actions in another case. No change.
+    iam.put_role_policy()
+        .role_name(name)
+        .policy_name("read-secrets")
+        .policy_document(
+            r#"{"Statement":[{"Resource":["*"],"Action":["KMS:Decrypt"],"Effect":"Allow"},
+                {"Resource":"arn:aws:secretsmanager:eu-west-2:123456789012:secret:iamtest-*","Effect":"Allow",
+                 "Action":["secretsmanager:DescribeSecret","secretsmanager:GetSecretValue"]}],
+                "Version":"2012-10-17"}"#,
+        )
+        .send()
+        .await
+        .expect("reshaped policy");
+    iam.update_assume_role_policy()
+        .role_name(name)
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":{"Action":["sts:AssumeRole"],"Principal":{"Service":["ecs-tasks.amazonaws.com"]},"Effect":"Allow"}}"#,
+        )
+        .send()
+        .await
+        .expect("reshaped trust policy");
+    let reshaped = plan_of(&p, &registry, Mode::Normal).await;
+    assert!(!reshaped.summary.has_changes(), "{:#?}", changes(&reshaped));
+
+    // A real change: another action, another description, a policy removed. In place.
+    p.edit(
+        "stacks/bandup.yaml",
+        "              Action: kms:Decrypt\n",
+        "              Action: kms:GenerateDataKey\n",
+    );
+    p.edit(
+        "stacks/bandup.yaml",
+        "description: backend tasks",
+        "description: the backend's tasks",
+    );
+    let updated = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(
+        changes(&updated),
+        BTreeMap::from([(
+            "task_role".to_string(),
+            change(Action::Update, &["description", "policies"])
+        )])
+    );
+    let text = bandup_infra::ui::plan::render(&updated);
+    assert!(text.contains("~ policies"), "{text}");
+    apply_converges(&updated, &p, &registry).await;
+    let doc = iam
+        .get_role_policy()
+        .role_name(name)
+        .policy_name("read-secrets")
+        .send()
+        .await
+        .expect("policy");
+    assert!(doc.policy_document().contains("GenerateDataKey"), "{doc:?}");
+
+    let write_logs = ROLE_STACK
+        .split_once("        write-logs:\n")
+        .map(|(_, rest)| format!("        write-logs:\n{rest}"))
+        .expect("write-logs");
+    p.edit("stacks/bandup.yaml", &write_logs, "");
+    let removed = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(
+        changes(&removed).get("task_role"),
+        Some(&change(Action::Update, &["policies"]))
+    );
+    apply_converges(&removed, &p, &registry).await;
+    let inline = iam
+        .list_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .expect("policies");
+    assert_eq!(
+        inline.policy_names(),
+        ["read-secrets"],
+        "removed policy deleted"
+    );
+
+    // Nothing here forces a replacement: every field changes in place.
+    assert!(bandup_infra::aws::iam::role::SCHEMA
+        .fields
+        .iter()
+        .all(|f| !f.force_new));
+
+    // A role in an instance profile is refused deletion, naming the profile.
+    iam.create_instance_profile()
+        .instance_profile_name("someone-elses")
+        .send()
+        .await
+        .expect("profile");
+    iam.add_role_to_instance_profile()
+        .instance_profile_name("someone-elses")
+        .role_name(name)
+        .send()
+        .await
+        .expect("role in profile");
+    let destroy = plan_of(&p, &registry, Mode::Destroy { force: false }).await;
+    let report = apply(&destroy, &registry, 10, Arc::new(Quiet)).await;
+    let failed = failures(&report);
+    assert!(
+        failed.len() == 1 && failed[0].contains("is still in: instance profile someone-elses"),
+        "{failed:#?}"
+    );
+    iam.remove_role_from_instance_profile()
+        .instance_profile_name("someone-elses")
+        .role_name(name)
+        .send()
+        .await
+        .expect("out of profile");
+
+    // Removed from the stack: its policies, then the role, are deleted.
+    std::fs::write(
+        p.root().join("stacks/bandup.yaml"),
+        "stack: iamtest\nresources: {}\n",
+    )
+    .expect("write");
+    let gone = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(gone.summary.destroy, 1);
+    let report = apply(&gone, &registry, 10, Arc::new(Quiet)).await;
+    assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
+    let err = iam
+        .get_role()
+        .role_name(name)
+        .send()
+        .await
+        .expect_err("gone");
+    assert_eq!(
+        aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&err),
+        Some("NoSuchEntity")
+    );
+}
