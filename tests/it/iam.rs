@@ -333,3 +333,173 @@ async fn a_role_creates_replans_empty_ignores_reshaped_policies_updates_and_dele
         Some("NoSuchEntity")
     );
 }
+
+const LOGS_STACK: &str = r#"stack: logtest
+resources:
+  backend_logs:
+    type: aws_cloudwatch_log_group
+    properties:
+      retention_in_days: 14
+  worker_logs:
+    type: aws_cloudwatch_log_group
+    properties:
+      name: /aws/lambda/logtest-default-worker
+      retention_in_days: 7
+  other_logs:
+    type: aws_cloudwatch_log_group
+    properties:
+      name: /logtest/default/custom-other
+      retention_in_days: 0
+"#;
+
+#[tokio::test]
+async fn log_groups_create_replan_empty_update_retention_replace_on_rename_and_delete() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    let p = Project::with_stack(LOGS_STACK);
+
+    let first = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(first.summary.add, 3, "{:#?}", changes(&first));
+    apply_converges(&first, &p, &registry).await;
+    let described = |prefix: &'static str| {
+        let logs = logs.clone();
+        async move {
+            logs.describe_log_groups()
+                .log_group_name_prefix(prefix)
+                .send()
+                .await
+                .expect("describe")
+                .log_groups()
+                .to_vec()
+        }
+    };
+    let backend = described("/logtest/default/backend_logs").await;
+    assert_eq!(backend.len(), 1, "derived name /<stack>/<env>/<address>");
+    assert_eq!(backend[0].retention_in_days(), Some(14));
+    let other = described("/logtest/default/custom-other").await;
+    assert_eq!(other[0].retention_in_days(), None, "0 keeps events forever");
+
+    // The ARN output is the log group's ARN without DescribeLogGroups' `:*`.
+    let again = plan_of(&p, &registry, Mode::Normal).await;
+    let arn = output(&again, "backend_logs", "arn");
+    assert!(
+        arn.ends_with(":log-group:/logtest/default/backend_logs"),
+        "{arn}"
+    );
+    assert_eq!(
+        output(&again, "worker_logs", "name"),
+        "/aws/lambda/logtest-default-worker"
+    );
+
+    // Discovery: the two prefixes, one tag read each.
+    assert_eq!(
+        discovery_calls(&registry, "logtest", "aws_cloudwatch_log_group").await,
+        5
+    );
+
+    // In place: retention.
+    p.edit(
+        "stacks/bandup.yaml",
+        "retention_in_days: 14",
+        "retention_in_days: 30",
+    );
+    p.edit(
+        "stacks/bandup.yaml",
+        "retention_in_days: 0",
+        "retention_in_days: 365",
+    );
+    let updated = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(
+        changes(&updated),
+        BTreeMap::from([
+            (
+                "backend_logs".to_string(),
+                change(Action::Update, &["retention_in_days"])
+            ),
+            (
+                "other_logs".to_string(),
+                change(Action::Update, &["retention_in_days"])
+            ),
+        ])
+    );
+    apply_converges(&updated, &p, &registry).await;
+    assert_eq!(
+        described("/logtest/default/backend_logs").await[0].retention_in_days(),
+        Some(30)
+    );
+
+    // A new name replaces the group.
+    p.edit(
+        "stacks/bandup.yaml",
+        "name: /logtest/default/custom-other",
+        "name: /logtest/default/renamed",
+    );
+    let renamed = plan_of(&p, &registry, Mode::Normal).await;
+    let other = renamed
+        .resources
+        .iter()
+        .find(|r| r.addr.as_str() == "other_logs")
+        .expect("other_logs");
+    assert_eq!(
+        (other.action, other.forcing_fields()),
+        (Action::Replace, vec!["name"])
+    );
+    let text = bandup_infra::ui::plan::render(&renamed);
+    assert!(text.contains("-/+"), "{text}");
+    assert!(text.contains("cannot rename a log group"), "{text}");
+    apply_converges(&renamed, &p, &registry).await;
+    assert!(described("/logtest/default/custom-other").await.is_empty());
+    assert_eq!(described("/logtest/default/renamed").await.len(), 1);
+
+    // Removed from the stack: deleted.
+    std::fs::write(
+        p.root().join("stacks/bandup.yaml"),
+        "stack: logtest\nresources: {}\n",
+    )
+    .expect("write");
+    let gone = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(gone.summary.destroy, 3, "{:#?}", changes(&gone));
+    apply_converges(&gone, &p, &registry).await;
+    assert!(described("/").await.is_empty());
+}
+
+#[test]
+fn retention_periods_and_role_fields_are_checked_before_aws() {
+    let found = problems(
+        r#"stack: checks
+resources:
+  logs:
+    type: aws_cloudwatch_log_group
+    properties:
+      retention_in_days: 15
+      name: /elsewhere/logs
+  role:
+    type: aws_iam_role
+    properties:
+      max_session_duration: 60
+      assume_role_policy:
+        Statement: []
+      policies:
+        "bad name": { Statement: [] }
+  repo:
+    type: aws_ecr_repository
+    properties:
+      keep_last_images: 20000
+      kms_key: arn:aws:kms:eu-west-2:123456789012:key/x
+"#,
+    );
+    let expect = [
+        "`logs` retention_in_days 15 is not a period CloudWatch Logs accepts (hint: did you mean 14?",
+        "`logs` name `/elsewhere/logs` is outside the stack's log group names (hint: name it under /checks/default/",
+        "`role` max_session_duration 60 is out of range (hint: IAM accepts 3600",
+        "`role` has an inline policy named `bad name`, which IAM refuses",
+        "`repo` keep_last_images 20000 is out of range",
+        "`repo` sets kms_key without encryption_type KMS",
+    ];
+    for e in expect {
+        assert!(found.iter().any(|f| f.starts_with(e)), "{e}\n{found:#?}");
+    }
+    assert_eq!(found.len(), expect.len(), "{found:#?}");
+}

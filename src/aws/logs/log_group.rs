@@ -13,7 +13,6 @@ use crate::provider::{Live, Provider, ProviderError, Request, Scope, TagDelta};
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup as SdkLogGroup;
 use futures_util::future::try_join_all;
-use std::collections::BTreeSet;
 
 /// The retention periods CloudWatch Logs accepts, in days (0 here: never expire).
 pub const RETENTION_DAYS: &[i64] = &[
@@ -31,7 +30,7 @@ pub static SCHEMA: Schema = Schema {
             ..Field::new(
                 "name",
                 Kind::Str,
-                "the log group's name, such as /bandup/dev/backend or /aws/lambda/<function>; default /<stack>/<env>/<address>. Names outside /<stack>/<env>/ and /aws/lambda/<stack>-<env>- are found only while declared",
+                "the log group's name, such as /bandup/dev/backend or /aws/lambda/<function>; default /<stack>/<env>/<address>. it must start with /<stack>/<env>/ or /aws/lambda/<stack>-<env>- (how the stack finds its groups)",
             )
         },
         Field {
@@ -176,7 +175,7 @@ impl Provider for LogGroup {
         &SCHEMA
     }
 
-    fn check(&self, r: &Resource, _stack: &Stack) -> Vec<Diagnostic> {
+    fn check(&self, r: &Resource, stack: &Stack) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         if let Some(Value::Int(n)) = r.props.get("retention_in_days") {
             if *n != 0 && !RETENTION_DAYS.contains(n) {
@@ -215,14 +214,34 @@ impl Provider for LogGroup {
                 && name
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c));
+            let pos = r.field_pos.get("name").cloned().unwrap_or(r.pos.clone());
             if !ok {
-                let pos = r.field_pos.get("name").cloned().unwrap_or(r.pos.clone());
                 out.push(
                     Diagnostic::new(
-                        pos,
+                        pos.clone(),
                         format!("`{}` name `{name}` is not a log group name", r.addr),
                     )
                     .hint("use 1 to 512 letters, digits and _-/.#"),
+                );
+            }
+            let scope = Scope {
+                stack: stack.name.clone(),
+                env: stack.env.clone(),
+                ..Scope::default()
+            };
+            let (own, lambda) = (own_prefix(&scope), lambda_prefix(&scope));
+            if !name.starts_with(&own) && !name.starts_with(&lambda) {
+                out.push(
+                    Diagnostic::new(
+                        pos,
+                        format!(
+                            "`{}` name `{name}` is outside the stack's log group names",
+                            r.addr
+                        ),
+                    )
+                    .hint(format!(
+                        "name it under {own} (or {lambda}<function> for a Lambda function's own group): only those are found again once renamed or removed from the stack"
+                    )),
                 );
             }
         }
@@ -230,40 +249,14 @@ impl Provider for LogGroup {
     }
 
     /// DescribeLogGroups with the prefixes `/<stack>/<env>/` and
-    /// `/aws/lambda/<stack>-<env>-`, one more per declared name outside them, then
-    /// ListTagsForResource per group found, concurrently: 2 + n calls (CloudWatch Logs
-    /// lists no tags and has no batch tag read).
+    /// `/aws/lambda/<stack>-<env>-` (the only names `check` allows: a group renamed or
+    /// removed from the stack must still be found), then ListTagsForResource per group
+    /// found, concurrently: 2 + n calls (CloudWatch Logs lists no tags and has no batch
+    /// tag read).
     async fn read(&self, scope: &Scope, _only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
-        let mut prefixes = vec![own_prefix(scope), lambda_prefix(scope)];
-        let mut exact = BTreeSet::new();
-        for (addr, props) in scope.declared_of(SCHEMA.type_name) {
-            // A name made from references is known only on apply; its copies are found
-            // only if they sit under the two prefixes.
-            if !matches!(props.get("name"), None | Some(Value::Str(_))) {
-                continue;
-            }
-            let name = name_of(scope, addr, props);
-            if !prefixes.iter().any(|p| name.starts_with(p.as_str())) {
-                exact.insert(name);
-            }
-        }
-        prefixes.extend(exact.iter().cloned());
+        let prefixes = [own_prefix(scope), lambda_prefix(scope)];
         let listed = try_join_all(prefixes.iter().map(|p| self.list(p))).await?;
-        let mut seen = BTreeSet::new();
-        let groups: Vec<SdkLogGroup> = listed
-            .into_iter()
-            .enumerate()
-            .flat_map(|(i, gs)| {
-                // Declared names outside the prefixes are listed by prefix: keep only
-                // that exact name.
-                let only = (i >= 2).then(|| prefixes[i].clone());
-                gs.into_iter().filter(move |g| {
-                    only.as_deref()
-                        .is_none_or(|n| g.log_group_name() == Some(n))
-                })
-            })
-            .filter(|g| seen.insert(g.log_group_name().unwrap_or_default().to_string()))
-            .collect();
+        let groups: Vec<SdkLogGroup> = listed.into_iter().flatten().collect();
         let found = try_join_all(groups.iter().map(|g| async move {
             let arn = arn_of(g);
             let tags = list_tags(&self.logs, &arn).await?;
