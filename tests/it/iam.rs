@@ -503,3 +503,202 @@ resources:
     }
     assert_eq!(found.len(), expect.len(), "{found:#?}");
 }
+
+const ECR_STACK: &str = r#"stack: ecrtest
+resources:
+  backend:
+    type: aws_ecr_repository
+    properties: {}
+"#;
+
+/// A minimal image manifest, as `docker push` would send.
+const MANIFEST: &str = r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":7023,"digest":"sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7"},"layers":[]}"#;
+
+#[tokio::test]
+async fn a_repository_creates_replans_empty_updates_replaces_and_keeps_its_images() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let ecr = aws_sdk_ecr::Client::new(&sdk);
+    let p = Project::with_stack(ECR_STACK);
+
+    let first = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(first.summary.add, 1, "{:#?}", changes(&first));
+    apply_converges(&first, &p, &registry).await;
+    let name = "ecrtest-default-backend";
+    let described = ecr
+        .describe_repositories()
+        .repository_names(name)
+        .send()
+        .await
+        .expect("repository");
+    let repo = &described.repositories()[0];
+    assert_eq!(
+        repo.image_tag_mutability().map(|m| m.as_str()),
+        Some("IMMUTABLE")
+    );
+    assert_eq!(
+        repo.image_scanning_configuration()
+            .map(|s| s.scan_on_push()),
+        Some(true)
+    );
+    let lifecycle = ecr
+        .get_lifecycle_policy()
+        .repository_name(name)
+        .send()
+        .await
+        .expect("lifecycle policy");
+    assert!(
+        lifecycle
+            .lifecycle_policy_text()
+            .unwrap_or_default()
+            .contains(r#""countNumber":30"#),
+        "{lifecycle:?}"
+    );
+    let again = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(
+        output(&again, "backend", "repository_url"),
+        repo.repository_uri().unwrap_or_default()
+    );
+    assert_eq!(
+        output(&again, "backend", "arn"),
+        repo.repository_arn().unwrap_or_default()
+    );
+
+    // Discovery: DescribeRepositories, then tags and lifecycle policy per repository.
+    assert_eq!(
+        discovery_calls(&registry, "ecrtest", "aws_ecr_repository").await,
+        3
+    );
+
+    // In place: tag mutability, scanning, images kept.
+    p.edit(
+        "stacks/bandup.yaml",
+        "    properties: {}\n",
+        "    properties:\n      image_tag_mutability: MUTABLE\n      scan_on_push: false\n      keep_last_images: 10\n",
+    );
+    let updated = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(
+        changes(&updated),
+        BTreeMap::from([(
+            "backend".to_string(),
+            change(
+                Action::Update,
+                &["image_tag_mutability", "scan_on_push", "keep_last_images"]
+            )
+        )])
+    );
+    apply_converges(&updated, &p, &registry).await;
+    let lifecycle = ecr
+        .get_lifecycle_policy()
+        .repository_name(name)
+        .send()
+        .await
+        .expect("lifecycle policy");
+    assert!(lifecycle
+        .lifecycle_policy_text()
+        .unwrap_or_default()
+        .contains(r#""countNumber":10"#));
+
+    // A lifecycle policy changed by hand plans its rewrite.
+    ecr.put_lifecycle_policy()
+        .repository_name(name)
+        .lifecycle_policy_text(r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":1},"action":{"type":"expire"}}]}"#)
+        .send()
+        .await
+        .expect("policy by hand");
+    let drifted = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(
+        changes(&drifted).get("backend"),
+        Some(&change(Action::Update, &["keep_last_images"]))
+    );
+    apply_converges(&drifted, &p, &registry).await;
+
+    // Encryption cannot change: the repository is replaced (it holds no image yet).
+    p.edit(
+        "stacks/bandup.yaml",
+        "      keep_last_images: 10\n",
+        "      keep_last_images: 10\n      encryption_type: KMS\n",
+    );
+    let replaced = plan_of(&p, &registry, Mode::Normal).await;
+    let backend = replaced
+        .resources
+        .iter()
+        .find(|r| r.addr.as_str() == "backend")
+        .expect("backend");
+    assert_eq!(
+        (backend.action, backend.forcing_fields()),
+        (Action::Replace, vec!["encryption_type"])
+    );
+    let text = bandup_infra::ui::plan::render(&replaced);
+    assert!(text.contains("-/+"), "{text}");
+    assert!(
+        text.contains("ECR cannot change a repository's encryption"),
+        "{text}"
+    );
+    apply_converges(&replaced, &p, &registry).await;
+
+    // With an image in it, removing it from the stack is refused, saying how many
+    // images and what to do.
+    ecr.put_image()
+        .repository_name(name)
+        .image_manifest(MANIFEST)
+        .image_tag("v1")
+        .send()
+        .await
+        .expect("image pushed");
+    let declared = std::fs::read_to_string(p.root().join("stacks/bandup.yaml")).expect("read");
+    std::fs::write(
+        p.root().join("stacks/bandup.yaml"),
+        "stack: ecrtest\nresources: {}\n",
+    )
+    .expect("write");
+    let removed = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(removed.summary.destroy, 1);
+    let report = apply(&removed, &registry, 10, Arc::new(Quiet)).await;
+    let failed = failures(&report);
+    assert!(
+        failed.len() == 1
+            && failed[0].contains("still holds 1 image")
+            && failed[0].contains("force_delete: true"),
+        "{failed:#?}"
+    );
+    assert_eq!(
+        ecr.describe_repositories()
+            .repository_names(name)
+            .send()
+            .await
+            .expect("still there")
+            .repositories()
+            .len(),
+        1
+    );
+
+    // Declared again with force_delete: nothing to change; destroy then deletes it with
+    // its image, and the plan says the images are lost.
+    std::fs::write(
+        p.root().join("stacks/bandup.yaml"),
+        declared.replace(
+            "      encryption_type: KMS\n",
+            "      encryption_type: KMS\n      force_delete: true\n",
+        ),
+    )
+    .expect("write");
+    let forced = plan_of(&p, &registry, Mode::Normal).await;
+    assert!(!forced.summary.has_changes(), "{:#?}", changes(&forced));
+    let destroy = plan_of(&p, &registry, Mode::Destroy { force: false }).await;
+    let text = bandup_infra::ui::plan::render(&destroy);
+    assert!(
+        text.contains("every image in ecrtest-default-backend"),
+        "{text}"
+    );
+    let report = apply(&destroy, &registry, 10, Arc::new(Quiet)).await;
+    assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
+    assert!(ecr
+        .describe_repositories()
+        .send()
+        .await
+        .expect("repositories")
+        .repositories()
+        .is_empty());
+}
