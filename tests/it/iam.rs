@@ -702,3 +702,44 @@ async fn a_repository_creates_replans_empty_updates_replaces_and_keeps_its_image
         .repositories()
         .is_empty());
 }
+
+#[tokio::test]
+async fn lost_create_answers_for_a_role_a_log_group_and_a_repository_converge_in_one_apply() {
+    use crate::support::moto::sdk_at;
+    use crate::support::proxy::{Fault, Proxy, Rule};
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.endpoint, 7);
+    for op in ["CreateRole", "CreateLogGroup", "CreateRepository"] {
+        proxy.rule(Rule::on(op).fault(Fault::LoseAnswer));
+    }
+    let registry = bandup_infra::aws::registry(&sdk_at(&proxy.endpoint).await);
+    let p = Project::with_stack(&format!(
+        "{}{}{}",
+        ROLE_STACK,
+        "  backend_logs:\n    type: aws_cloudwatch_log_group\n    properties:\n      retention_in_days: 14\n",
+        "  backend:\n    type: aws_ecr_repository\n    properties: {}\n",
+    ));
+    let planned = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(planned.summary.add, 3);
+    let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
+    assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
+    assert_eq!(proxy.faults().len(), 3, "{:?}", proxy.faults());
+    for op in ["CreateRole", "CreateLogGroup", "CreateRepository"] {
+        assert_eq!(proxy.seen(op), 1, "{op}: adopted, not repeated");
+    }
+    let clean = bandup_infra::aws::registry(&moto.sdk().await);
+    let after = plan_of(&p, &clean, Mode::Normal).await;
+    assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
+    let iam = aws_sdk_iam::Client::new(&moto.sdk().await);
+    let inline = iam
+        .list_role_policies()
+        .role_name("iamtest-default-task_role")
+        .send()
+        .await
+        .expect("policies");
+    assert_eq!(
+        inline.policy_names(),
+        ["read-secrets", "write-logs"],
+        "the adopted role got its policies"
+    );
+}
