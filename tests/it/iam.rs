@@ -715,7 +715,10 @@ async fn lost_create_answers_for_a_role_a_log_group_and_a_repository_converge_in
     let registry = bandup_infra::aws::registry(&sdk_at(&proxy.endpoint).await);
     let p = Project::with_stack(&format!(
         "{}{}{}",
-        ROLE_STACK,
+        ROLE_STACK.replace(
+            "        write-logs:\n",
+            "        pull-images:\n          Version: \"2012-10-17\"\n          Statement:\n            - Effect: Allow\n              Action: [ecr:BatchGetImage, ecr:GetDownloadUrlForLayer]\n              Resource: ${backend.arn}\n            - Effect: Allow\n              Action: logs:PutLogEvents\n              Resource: ${backend_logs.arn}:*\n        write-logs:\n",
+        ),
         "  backend_logs:\n    type: aws_cloudwatch_log_group\n    properties:\n      retention_in_days: 14\n",
         "  backend:\n    type: aws_ecr_repository\n    properties: {}\n",
     ));
@@ -739,7 +742,22 @@ async fn lost_create_answers_for_a_role_a_log_group_and_a_repository_converge_in
         .expect("policies");
     assert_eq!(
         inline.policy_names(),
-        ["read-secrets", "write-logs"],
+        ["pull-images", "read-secrets", "write-logs"],
         "the adopted role got its policies"
+    );
+    // References inside a policy are resolved: the repository's and log group's ARNs.
+    let pull = iam
+        .get_role_policy()
+        .role_name("iamtest-default-task_role")
+        .policy_name("pull-images")
+        .send()
+        .await
+        .expect("policy");
+    let doc = bandup_infra::model::document::parse(pull.policy_document()).expect("json");
+    let text = bandup_infra::model::document::to_json_string(&doc);
+    assert!(
+        text.contains(":repository/iamtest-default-backend")
+            && text.contains(":log-group:/iamtest/default/backend_logs:*"),
+        "{text}"
     );
 }
