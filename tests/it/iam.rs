@@ -482,7 +482,7 @@ resources:
       assume_role_policy:
         Statement: []
       policies:
-        "bad name": { Statement: [] }
+        "bad name": { Version: "2012-10-17", Statement: [] }
   repo:
     type: aws_ecr_repository
     properties:
@@ -495,6 +495,7 @@ resources:
         "`logs` name `/elsewhere/logs` is outside the stack's log group names (hint: name it under /checks/default/",
         "`role` max_session_duration 60 is out of range (hint: IAM accepts 3600",
         "`role` has an inline policy named `bad name`, which IAM refuses",
+        "`role` assume_role_policy has no Version (hint: add Version: \"2012-10-17\"",
         "`repo` keep_last_images 20000 is out of range",
         "`repo` sets kms_key without encryption_type KMS",
     ];
@@ -733,6 +734,12 @@ async fn lost_create_answers_for_a_role_a_log_group_and_a_repository_converge_in
     let clean = bandup_infra::aws::registry(&moto.sdk().await);
     let after = plan_of(&p, &clean, Mode::Normal).await;
     assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
+    // A no-change plan's discovery: flat for roles, one tag read per group or repository
+    // (and a lifecycle policy per repository).
+    let calls = |t: &str| after.reads.get(t).map(|r| (r.found, r.api_calls));
+    assert_eq!(calls("aws_iam_role"), Some((1, 2)));
+    assert_eq!(calls("aws_cloudwatch_log_group"), Some((1, 3)));
+    assert_eq!(calls("aws_ecr_repository"), Some((1, 3)));
     let iam = aws_sdk_iam::Client::new(&moto.sdk().await);
     let inline = iam
         .list_role_policies()

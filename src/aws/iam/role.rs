@@ -269,6 +269,26 @@ impl Provider for Role {
                 );
             }
         }
+        let unversioned = |doc: &Value| doc.as_map().is_some_and(|m| !m.contains_key("Version"));
+        let mut docs: Vec<(&str, String, &Value)> = Vec::new();
+        if let Some(d) = r.props.get("assume_role_policy") {
+            docs.push(("assume_role_policy", "assume_role_policy".into(), d));
+        }
+        if let Some(Value::Map(m)) = r.props.get("policies") {
+            docs.extend(
+                m.iter()
+                    .map(|(k, d)| ("policies", format!("policy `{k}`"), d)),
+            );
+        }
+        for (field, what, _) in docs.iter().filter(|(_, _, d)| unversioned(d)) {
+            out.push(
+                Diagnostic::warning(
+                    pos(field),
+                    format!("`{}` {what} has no Version", r.addr),
+                )
+                .hint("add Version: \"2012-10-17\": without it IAM reads the 2008 language, where policy variables are not replaced (and some tools refuse it)"),
+            );
+        }
         match r.props.get("policies") {
             None | Some(Value::Null | Value::Ref(_) | Value::Template(_)) => {}
             Some(Value::Map(m)) => {
