@@ -262,10 +262,15 @@ async fn a_role_creates_replans_empty_ignores_reshaped_policies_updates_and_dele
         .map(|(_, rest)| format!("        write-logs:\n{rest}"))
         .expect("write-logs");
     p.edit("stacks/bandup.yaml", &write_logs, "");
+    p.edit(
+        "stacks/bandup.yaml",
+        "      description: the backend's tasks\n",
+        "",
+    );
     let removed = plan_of(&p, &registry, Mode::Normal).await;
     assert_eq!(
         changes(&removed).get("task_role"),
-        Some(&change(Action::Update, &["policies"]))
+        Some(&change(Action::Update, &["description", "policies"]))
     );
     apply_converges(&removed, &p, &registry).await;
     let inline = iam

@@ -34,11 +34,14 @@ pub static SCHEMA: Schema = Schema {
             Kind::Document,
             "the inline policies: a mapping of policy name to policy document; compared by meaning, each put or deleted in place (a name removed deletes that policy)",
         ),
-        Field::new(
-            "description",
-            Kind::Str,
-            "what the role is for (up to 1000 characters); changed in place",
-        ),
+        Field {
+            default: Some(Default::Str("")),
+            ..Field::new(
+                "description",
+                Kind::Str,
+                "what the role is for (up to 1000 characters); changed in place",
+            )
+        },
         Field {
             default: Some(Default::Int(3600)),
             ..Field::new(
@@ -227,7 +230,7 @@ fn live_role(scope: &Scope, r: &SdkRole, d: &RoleDetail) -> Option<Live> {
         ("policies".to_string(), Value::Map(inline)),
         (
             "description".to_string(),
-            crate::aws::str_value(r.description()),
+            Value::Str(r.description().unwrap_or_default().to_string()),
         ),
         (
             "max_session_duration".to_string(),
@@ -419,8 +422,8 @@ impl Provider for Role {
                 req.get("assume_role_policy").unwrap_or(&Value::Null),
             ))
             .set_description(
-                req.get("description")
-                    .and_then(Value::as_str)
+                Some(req.str("description"))
+                    .filter(|d| !d.is_empty())
                     .map(str::to_string),
             )
             .set_max_session_duration(
