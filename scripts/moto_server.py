@@ -468,6 +468,22 @@ S3Response.get_bucket_versioning = get_bucket_versioning
 
 # --- ECR, CloudWatch Logs, IAM -----------------------------------------------------------
 
+from moto.ecr.models import Repository as _EcrRepository
+
+
+def _update_image_scanning_configuration(self, image_scanning_configuration):
+    # AWS: PutImageScanningConfiguration with `scanOnPush` absent turns scanning off
+    # (false is the member's default, and SDKs leave a default-valued member out, as the
+    # Rust SDK does for `scan_on_push(false)`). moto ignores an empty configuration and
+    # keeps scanning on.
+    if image_scanning_configuration is not None:
+        self.image_scanning_configuration = {
+            "scanOnPush": bool(image_scanning_configuration.get("scanOnPush", False))
+        }
+
+
+_EcrRepository._update_image_scanning_configuration = _update_image_scanning_configuration
+
 # (end of ECR, CloudWatch Logs, IAM)
 
 

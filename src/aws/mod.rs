@@ -57,6 +57,9 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         Arc::new(rds::instance::Instance::new(aws)),
         Arc::new(s3::bucket::Bucket::new(aws)),
         // Registries, logs and roles.
+        Arc::new(ecr::repository::Repository::new(aws)),
+        Arc::new(logs::log_group::LogGroup::new(aws)),
+        Arc::new(iam::role::Role::new(aws)),
         //
         // Containers.
         //
