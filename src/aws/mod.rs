@@ -59,6 +59,10 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         // Registries, logs and roles.
         //
         // Containers.
+        Arc::new(ecs::cluster::Cluster::new(aws)),
+        Arc::new(ecs::task_definition::TaskDefinition::new(aws)),
+        Arc::new(ecs::service::Service::new(aws)),
+        Arc::new(appautoscaling::service_scaling::ServiceScaling::new(aws)),
         //
         // Load balancing.
         //
