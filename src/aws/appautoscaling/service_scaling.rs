@@ -12,7 +12,9 @@ use super::{deleted, error, eventually};
 use crate::aws::{creation_tags, live, Clients, Owned};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
-use crate::provider::{default_diff, Change, Live, Provider, ProviderError, Request, Scope, TagDelta};
+use crate::provider::{
+    default_diff, Change, Live, Provider, ProviderError, Request, Scope, TagDelta,
+};
 use async_trait::async_trait;
 use aws_sdk_applicationautoscaling::types::{
     MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ScalableTarget,
@@ -28,7 +30,11 @@ pub static SCHEMA: Schema = Schema {
             required: true,
             force_new: true,
             replace_why: Some("a scalable target belongs to one service"),
-            ..Field::new("service", Kind::Str, "the service's ARN, e.g. ${api_service.arn}")
+            ..Field::new(
+                "service",
+                Kind::Str,
+                "the service's ARN, e.g. ${api_service.arn}",
+            )
         },
         Field {
             required: true,
@@ -40,15 +46,27 @@ pub static SCHEMA: Schema = Schema {
         },
         Field {
             default: Some(Default::Int(60)),
-            ..Field::new("cpu_target", Kind::Int, "average CPU utilisation to hold, in percent")
+            ..Field::new(
+                "cpu_target",
+                Kind::Int,
+                "average CPU utilisation to hold, in percent",
+            )
         },
         Field {
             default: Some(Default::Int(300)),
-            ..Field::new("scale_in_cooldown", Kind::Int, "seconds after a scale-in before the next")
+            ..Field::new(
+                "scale_in_cooldown",
+                Kind::Int,
+                "seconds after a scale-in before the next",
+            )
         },
         Field {
             default: Some(Default::Int(60)),
-            ..Field::new("scale_out_cooldown", Kind::Int, "seconds after a scale-out before the next")
+            ..Field::new(
+                "scale_out_cooldown",
+                Kind::Int,
+                "seconds after a scale-out before the next",
+            )
         },
         Field {
             default: Some(Default::Bool(false)),
@@ -124,7 +142,11 @@ impl ServiceScaling {
         }
         let service = req.str("service").to_string();
         let mut owned = Owned::made(req);
-        owned.tags = req.scope.desired_tags(req.addr, false).into_iter().collect();
+        owned.tags = req
+            .scope
+            .desired_tags(req.addr, false)
+            .into_iter()
+            .collect();
         Ok(live(
             owned,
             &resource,
@@ -135,10 +157,7 @@ impl ServiceScaling {
                     "arn",
                     Value::Str(target.scalable_target_arn().unwrap_or_default().to_string()),
                 ),
-                (
-                    "policy_arn",
-                    Value::Str(policy.policy_arn().to_string()),
-                ),
+                ("policy_arn", Value::Str(policy.policy_arn().to_string())),
             ],
         ))
     }
@@ -173,11 +192,20 @@ fn props_of(target: &ScalableTarget, policy: &ScalingPolicy) -> Props {
             "service".to_string(),
             Value::Str(service_arn(target.resource_id(), policy.policy_arn())),
         ),
-        ("min_capacity".to_string(), Value::Int(target.min_capacity().into())),
-        ("max_capacity".to_string(), Value::Int(target.max_capacity().into())),
+        (
+            "min_capacity".to_string(),
+            Value::Int(target.min_capacity().into()),
+        ),
+        (
+            "max_capacity".to_string(),
+            Value::Int(target.max_capacity().into()),
+        ),
     ]);
     if let Some(tt) = tt {
-        p.insert("cpu_target".into(), Value::Int(tt.target_value().round() as i64));
+        p.insert(
+            "cpu_target".into(),
+            Value::Int(tt.target_value().round() as i64),
+        );
         for (k, v) in [
             ("scale_in_cooldown", tt.scale_in_cooldown()),
             ("scale_out_cooldown", tt.scale_out_cooldown()),
@@ -283,7 +311,11 @@ impl Provider for ServiceScaling {
     /// The service compares by its resource id (`service/<cluster>/<service>`).
     fn diff(&self, desired: &Props, live: &Live) -> Vec<Change> {
         let mut want = desired.clone();
-        let have = live.props.get("service").and_then(Value::as_str).unwrap_or_default();
+        let have = live
+            .props
+            .get("service")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if let Some(Value::Str(s)) = want.get("service") {
             if resource_id(s) == resource_id(have) {
                 want.insert("service".into(), Value::Str(have.to_string()));
@@ -314,7 +346,12 @@ impl Provider for ServiceScaling {
     async fn delete(&self, req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
         let gone_service = |r: Result<(), ProviderError>| match r {
             // The service itself is already gone, and its target with it.
-            Err(e) if e.code.as_deref() == Some("ValidationException") && e.message.contains("exist") => Ok(()),
+            Err(e)
+                if e.code.as_deref() == Some("ValidationException")
+                    && e.message.contains("exist") =>
+            {
+                Ok(())
+            }
             other => other,
         };
         let policy = req.scope.name_for(&l.addr);

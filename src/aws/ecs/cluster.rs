@@ -69,10 +69,7 @@ fn setting(value: &str) -> ClusterSetting {
 
 fn to_live(owned: Owned, c: &EcsCluster) -> Live {
     let name = c.cluster_name().unwrap_or_default();
-    let props = Props::from([(
-        "container_insights".to_string(),
-        Value::Str(insights(c)),
-    )]);
+    let props = Props::from([("container_insights".to_string(), Value::Str(insights(c)))]);
     live(
         owned,
         name,
@@ -112,11 +109,16 @@ impl Provider for Cluster {
             .settings(setting(req.str("container_insights")))
             .set_tags(Some(tags(req)))
             .customize()
-            .config_override(once::<aws_sdk_ecs::operation::create_cluster::CreateClusterError>())
+            .config_override(once::<
+                aws_sdk_ecs::operation::create_cluster::CreateClusterError,
+            >())
             .send()
             .await
             .map_err(|e| error("CreateCluster", e))?;
-        let c = out.cluster().cloned().unwrap_or_else(|| EcsCluster::builder().build());
+        let c = out
+            .cluster()
+            .cloned()
+            .unwrap_or_else(|| EcsCluster::builder().build());
         let mut l = to_live(Owned::made(req), &c);
         // What was asked for, whatever the answer echoes.
         l.props.insert(
@@ -132,7 +134,9 @@ impl Provider for Cluster {
             .cluster(&l.id)
             .settings(setting(req.str("container_insights")))
             .customize()
-            .config_override(eventually::<aws_sdk_ecs::operation::update_cluster::UpdateClusterError>())
+            .config_override(eventually::<
+                aws_sdk_ecs::operation::update_cluster::UpdateClusterError,
+            >())
             .send()
             .await
             .map_err(|e| error("UpdateCluster", e))?;

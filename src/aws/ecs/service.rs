@@ -24,11 +24,19 @@ use std::time::Duration;
 static LOAD_BALANCER: &[Field] = &[
     Field {
         required: true,
-        ..Field::new("target_group_arn", Kind::Str, "the target group the tasks register with")
+        ..Field::new(
+            "target_group_arn",
+            Kind::Str,
+            "the target group the tasks register with",
+        )
     },
     Field {
         required: true,
-        ..Field::new("container_name", Kind::Str, "the container that receives the traffic")
+        ..Field::new(
+            "container_name",
+            Kind::Str,
+            "the container that receives the traffic",
+        )
     },
     Field {
         required: true,
@@ -134,14 +142,20 @@ impl Service {
         Service { ecs: c.ecs.clone() }
     }
 
-    async fn describe(&self, cluster: &str, service: &str) -> Result<Option<EcsService>, ProviderError> {
+    async fn describe(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<EcsService>, ProviderError> {
         let out = self
             .ecs
             .describe_services()
             .cluster(cluster)
             .services(service)
             .customize()
-            .config_override(eventually::<aws_sdk_ecs::operation::describe_services::DescribeServicesError>())
+            .config_override(eventually::<
+                aws_sdk_ecs::operation::describe_services::DescribeServicesError,
+            >())
             .send()
             .await;
         match out.map_err(|e| error("DescribeServices", e)) {
@@ -152,7 +166,13 @@ impl Service {
     }
 
     /// Wait (bounded) until the deployment of `task_definition` has completed.
-    async fn settle(&self, req: &Request<'_>, cluster: &str, arn: &str, doing: &str) -> Result<EcsService, ProviderError> {
+    async fn settle(
+        &self,
+        req: &Request<'_>,
+        cluster: &str,
+        arn: &str,
+        doing: &str,
+    ) -> Result<EcsService, ProviderError> {
         let td = req.str("task_definition").to_string();
         let td = td.as_str();
         wait::until(req, doing, || async move {
@@ -176,7 +196,12 @@ impl Service {
 /// with the service's recent events.
 pub fn steadiness(s: &EcsService, task_definition: &str) -> Poll<()> {
     let events = || {
-        let recent: Vec<&str> = s.events().iter().take(5).filter_map(|e| e.message()).collect();
+        let recent: Vec<&str> = s
+            .events()
+            .iter()
+            .take(5)
+            .filter_map(|e| e.message())
+            .collect();
         if recent.is_empty() {
             String::new()
         } else {
@@ -194,11 +219,16 @@ pub fn steadiness(s: &EcsService, task_definition: &str) -> Poll<()> {
         return Poll::Failed(format!(
             "deployment of {} FAILED: {}{}",
             arn_name(task_definition),
-            d.rollout_state_reason().unwrap_or("the circuit breaker stopped it"),
+            d.rollout_state_reason()
+                .unwrap_or("the circuit breaker stopped it"),
             events()
         ));
     }
-    let Some(primary) = s.deployments().iter().find(|d| d.status() == Some("PRIMARY")) else {
+    let Some(primary) = s
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+    else {
         return Poll::Pending("no PRIMARY deployment yet".into());
     };
     if primary.task_definition() != Some(task_definition) && ours.is_none() {
@@ -209,10 +239,20 @@ pub fn steadiness(s: &EcsService, task_definition: &str) -> Poll<()> {
             events()
         ));
     }
-    let running = format!("{}/{} running", primary.running_count(), primary.desired_count());
+    let running = format!(
+        "{}/{} running",
+        primary.running_count(),
+        primary.desired_count()
+    );
     match primary.rollout_state() {
-        Some(DeploymentRolloutState::Completed) if primary.task_definition() == Some(task_definition) => Poll::Ready(()),
-        None if s.deployments().len() == 1 && primary.running_count() == primary.desired_count() => {
+        Some(DeploymentRolloutState::Completed)
+            if primary.task_definition() == Some(task_definition) =>
+        {
+            Poll::Ready(())
+        }
+        None if s.deployments().len() == 1
+            && primary.running_count() == primary.desired_count() =>
+        {
             Poll::Ready(())
         }
         Some(state) => Poll::Pending(format!("{running}, rollout {}", state.as_str())),
@@ -237,15 +277,29 @@ fn network(props: &Props) -> Result<NetworkConfiguration, ProviderError> {
     let vpc = AwsVpcConfiguration::builder()
         .set_subnets(Some(strs(props.get("subnets"))))
         .set_security_groups(Some(strs(props.get("security_groups"))))
-        .assign_public_ip(if public { AssignPublicIp::Enabled } else { AssignPublicIp::Disabled })
+        .assign_public_ip(if public {
+            AssignPublicIp::Enabled
+        } else {
+            AssignPublicIp::Disabled
+        })
         .build()
         .map_err(|e| ProviderError::new("networkConfiguration", e.to_string()))?;
-    Ok(NetworkConfiguration::builder().awsvpc_configuration(vpc).build())
+    Ok(NetworkConfiguration::builder()
+        .awsvpc_configuration(vpc)
+        .build())
 }
 
 fn deployment(props: &Props) -> DeploymentConfiguration {
-    let int = |k: &str| props.get(k).and_then(Value::as_int).and_then(|i| i32::try_from(i).ok());
-    let rollback = props.get("circuit_breaker_rollback").and_then(Value::as_bool).unwrap_or(true);
+    let int = |k: &str| {
+        props
+            .get(k)
+            .and_then(Value::as_int)
+            .and_then(|i| i32::try_from(i).ok())
+    };
+    let rollback = props
+        .get("circuit_breaker_rollback")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     DeploymentConfiguration::builder()
         .deployment_circuit_breaker(
             DeploymentCircuitBreaker::builder()
@@ -261,8 +315,16 @@ fn deployment(props: &Props) -> DeploymentConfiguration {
 fn load_balancers(props: &Props) -> Vec<LoadBalancer> {
     match props.get("load_balancer") {
         Some(Value::Map(m)) => vec![LoadBalancer::builder()
-            .set_target_group_arn(m.get("target_group_arn").and_then(Value::as_str).map(str::to_string))
-            .set_container_name(m.get("container_name").and_then(Value::as_str).map(str::to_string))
+            .set_target_group_arn(
+                m.get("target_group_arn")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            )
+            .set_container_name(
+                m.get("container_name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            )
             .set_container_port(
                 m.get("container_port")
                     .and_then(Value::as_int)
@@ -281,15 +343,26 @@ fn grace(props: &Props) -> Option<i32> {
 }
 
 fn props_of(s: &EcsService) -> Props {
-    let vpc = s.network_configuration().and_then(|n| n.awsvpc_configuration());
+    let vpc = s
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration());
     let mut p = Props::from([
-        ("cluster".to_string(), crate::aws::str_value(s.cluster_arn())),
-        ("task_definition".to_string(), crate::aws::str_value(s.task_definition())),
+        (
+            "cluster".to_string(),
+            crate::aws::str_value(s.cluster_arn()),
+        ),
+        (
+            "task_definition".to_string(),
+            crate::aws::str_value(s.task_definition()),
+        ),
         (
             "launch_type".to_string(),
             crate::aws::str_value(s.launch_type().map(LaunchType::as_str)),
         ),
-        ("desired_count".to_string(), Value::Int(s.desired_count().into())),
+        (
+            "desired_count".to_string(),
+            Value::Int(s.desired_count().into()),
+        ),
         (
             "subnets".to_string(),
             str_list(vpc.map(|v| v.subnets()).unwrap_or_default()),
@@ -308,11 +381,19 @@ fn props_of(s: &EcsService) -> Props {
             "load_balancer".into(),
             Value::Map(
                 [
-                    ("target_group_arn".to_string(), crate::aws::str_value(lb.target_group_arn())),
-                    ("container_name".to_string(), crate::aws::str_value(lb.container_name())),
+                    (
+                        "target_group_arn".to_string(),
+                        crate::aws::str_value(lb.target_group_arn()),
+                    ),
+                    (
+                        "container_name".to_string(),
+                        crate::aws::str_value(lb.container_name()),
+                    ),
                     (
                         "container_port".to_string(),
-                        lb.container_port().map(|p| Value::Int(p.into())).unwrap_or(Value::Null),
+                        lb.container_port()
+                            .map(|p| Value::Int(p.into()))
+                            .unwrap_or(Value::Null),
                     ),
                 ]
                 .into(),
@@ -347,7 +428,11 @@ fn refs_of(props: &Props) -> Vec<String> {
     refs.extend(strs(props.get("subnets")));
     refs.extend(strs(props.get("security_groups")));
     if let Some(Value::Map(m)) = props.get("load_balancer") {
-        refs.extend(m.get("target_group_arn").and_then(Value::as_str).map(str::to_string));
+        refs.extend(
+            m.get("target_group_arn")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        );
     }
     refs
 }
@@ -422,10 +507,18 @@ impl Provider for Service {
         for k in LOCAL {
             want.remove(*k);
         }
-        if desired.get("desired_count_managed_by_scaling").and_then(Value::as_bool) == Some(true) {
+        if desired
+            .get("desired_count_managed_by_scaling")
+            .and_then(Value::as_bool)
+            == Some(true)
+        {
             want.remove("desired_count");
         }
-        let have = live.props.get("cluster").and_then(Value::as_str).unwrap_or_default();
+        let have = live
+            .props
+            .get("cluster")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if let Some(Value::Str(c)) = want.get("cluster") {
             if arn_name(c) == arn_name(have) {
                 want.insert("cluster".into(), Value::Str(have.to_string()));
@@ -452,7 +545,11 @@ impl Provider for Service {
             .cluster(cluster)
             .service_name(req.name())
             .task_definition(req.str("task_definition"))
-            .desired_count(req.int("desired_count").and_then(|i| i32::try_from(i).ok()).unwrap_or(1))
+            .desired_count(
+                req.int("desired_count")
+                    .and_then(|i| i32::try_from(i).ok())
+                    .unwrap_or(1),
+            )
             .launch_type(launch)
             .network_configuration(network(req.props)?)
             .set_load_balancers(Some(load_balancers(req.props)).filter(|l| !l.is_empty()))
@@ -463,11 +560,16 @@ impl Provider for Service {
             .set_tags(Some(tags(req)))
             .client_token(req.scope.client_token(req.addr, req.props))
             .customize()
-            .config_override(once::<aws_sdk_ecs::operation::create_service::CreateServiceError>())
+            .config_override(once::<
+                aws_sdk_ecs::operation::create_service::CreateServiceError,
+            >())
             .send()
             .await
             .map_err(|e| error("CreateService", e))?;
-        let mut s = out.service().cloned().unwrap_or_else(|| EcsService::builder().build());
+        let mut s = out
+            .service()
+            .cloned()
+            .unwrap_or_else(|| EcsService::builder().build());
         let arn = s.service_arn().unwrap_or_default().to_string();
         if req.bool("wait_for_steady_state") != Some(false) {
             s = self.settle(req, cluster, &arn, "creating").await?;
@@ -476,7 +578,12 @@ impl Provider for Service {
     }
 
     async fn adopt(&self, req: &Request<'_>, l: Live) -> Result<Live, ProviderError> {
-        let cluster = l.props.get("cluster").and_then(Value::as_str).unwrap_or_default().to_string();
+        let cluster = l
+            .props
+            .get("cluster")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         if req.bool("wait_for_steady_state") == Some(false) {
             return Ok(l);
         }
@@ -491,19 +598,35 @@ impl Provider for Service {
     /// it), deployment settings, network, target group, grace period.
     async fn update(&self, req: &Request<'_>, l: &Live) -> Result<Live, ProviderError> {
         let changed = |k: &str| req.get(k) != l.props.get(k);
-        let cluster = l.props.get("cluster").and_then(Value::as_str).unwrap_or_default().to_string();
+        let cluster = l
+            .props
+            .get("cluster")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let scaled = req.bool("desired_count_managed_by_scaling") == Some(true);
         let mut call = self.ecs.update_service().cluster(&cluster).service(&l.id);
         if changed("task_definition") {
             call = call.task_definition(req.str("task_definition"));
         }
         if !scaled && changed("desired_count") {
-            call = call.set_desired_count(req.int("desired_count").and_then(|i| i32::try_from(i).ok()));
+            call = call
+                .set_desired_count(req.int("desired_count").and_then(|i| i32::try_from(i).ok()));
         }
-        if ["min_healthy_percent", "max_percent", "circuit_breaker_rollback"].iter().any(|k| changed(k)) {
+        if [
+            "min_healthy_percent",
+            "max_percent",
+            "circuit_breaker_rollback",
+        ]
+        .iter()
+        .any(|k| changed(k))
+        {
             call = call.deployment_configuration(deployment(req.props));
         }
-        if ["subnets", "security_groups", "assign_public_ip"].iter().any(|k| changed(k)) {
+        if ["subnets", "security_groups", "assign_public_ip"]
+            .iter()
+            .any(|k| changed(k))
+        {
             call = call.network_configuration(network(req.props)?);
         }
         if changed("load_balancer") {
@@ -514,11 +637,16 @@ impl Provider for Service {
         }
         let out = call
             .customize()
-            .config_override(eventually::<aws_sdk_ecs::operation::update_service::UpdateServiceError>())
+            .config_override(eventually::<
+                aws_sdk_ecs::operation::update_service::UpdateServiceError,
+            >())
             .send()
             .await
             .map_err(|e| error("UpdateService", e))?;
-        let mut s = out.service().cloned().unwrap_or_else(|| EcsService::builder().build());
+        let mut s = out
+            .service()
+            .cloned()
+            .unwrap_or_else(|| EcsService::builder().build());
         if req.bool("wait_for_steady_state") != Some(false) {
             s = self.settle(req, &cluster, &l.id, "updating").await?;
         }
@@ -536,7 +664,12 @@ impl Provider for Service {
     /// it is INACTIVE: until then its tasks still hold the target group, the task
     /// definition, the log group and the security groups' network interfaces.
     async fn delete(&self, req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
-        let cluster = l.props.get("cluster").and_then(Value::as_str).unwrap_or_default().to_string();
+        let cluster = l
+            .props
+            .get("cluster")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         deleted(
             "DeleteService",
             self.ecs
@@ -571,7 +704,12 @@ mod tests {
     const NEW: &str = "arn:aws:ecs:eu-west-2:1:task-definition/b-dev-api:2";
     const OLD: &str = "arn:aws:ecs:eu-west-2:1:task-definition/b-dev-api:1";
 
-    fn deployment(td: &str, status: &str, state: Option<DeploymentRolloutState>, running: i32) -> Deployment {
+    fn deployment(
+        td: &str,
+        status: &str,
+        state: Option<DeploymentRolloutState>,
+        running: i32,
+    ) -> Deployment {
         Deployment::builder()
             .task_definition(td)
             .status(status)
@@ -601,7 +739,12 @@ mod tests {
 
     #[test]
     fn a_completed_primary_deployment_is_steady() {
-        let s = service(vec![deployment(NEW, "PRIMARY", Some(DeploymentRolloutState::Completed), 2)]);
+        let s = service(vec![deployment(
+            NEW,
+            "PRIMARY",
+            Some(DeploymentRolloutState::Completed),
+            2,
+        )]);
         assert!(matches!(steadiness(&s, NEW), Poll::Ready(())));
     }
 
@@ -635,7 +778,12 @@ mod tests {
 
     #[test]
     fn a_service_rolled_back_to_the_previous_revision_fails() {
-        let s = service(vec![deployment(OLD, "PRIMARY", Some(DeploymentRolloutState::Completed), 2)]);
+        let s = service(vec![deployment(
+            OLD,
+            "PRIMARY",
+            Some(DeploymentRolloutState::Completed),
+            2,
+        )]);
         match steadiness(&s, NEW) {
             Poll::Failed(f) => {
                 assert!(f.contains("rolled back to b-dev-api:1"), "{f}");

@@ -9,7 +9,9 @@ use super::{deleted, error, eventually, once, owned, retag, tags};
 use crate::aws::{live, Clients, Owned};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
-use crate::provider::{default_diff, Change, Live, Provider, ProviderError, Request, Scope, TagDelta};
+use crate::provider::{
+    default_diff, Change, Live, Provider, ProviderError, Request, Scope, TagDelta,
+};
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, CpuArchitecture, HealthCheck, KeyValuePair,
@@ -39,7 +41,11 @@ static HEALTH_CHECK: &[Field] = &[
     },
     Field {
         default: Some(Default::Int(3)),
-        ..Field::new("retries", Kind::Int, "failures before the container is unhealthy (1-10)")
+        ..Field::new(
+            "retries",
+            Kind::Int,
+            "failures before the container is unhealthy (1-10)",
+        )
     },
     Field {
         default: Some(Default::Int(0)),
@@ -94,11 +100,19 @@ pub static SCHEMA: Schema = Schema {
     fields: &[
         Field {
             required: true,
-            ..Field::new("cpu", Kind::Int, "CPU units for the task: 256, 512, 1024, 2048, 4096...")
+            ..Field::new(
+                "cpu",
+                Kind::Int,
+                "CPU units for the task: 256, 512, 1024, 2048, 4096...",
+            )
         },
         Field {
             required: true,
-            ..Field::new("memory", Kind::Int, "MiB for the task, valid for the CPU (512-30720)")
+            ..Field::new(
+                "memory",
+                Kind::Int,
+                "MiB for the task, valid for the CPU (512-30720)",
+            )
         },
         Field {
             required: true,
@@ -108,14 +122,26 @@ pub static SCHEMA: Schema = Schema {
                 "role ECS uses to pull the image, read the secrets and write the logs",
             )
         },
-        Field::new("task_role_arn", Kind::Str, "role the application's code runs as"),
+        Field::new(
+            "task_role_arn",
+            Kind::Str,
+            "role the application's code runs as",
+        ),
         Field {
             default: Some(Default::Str("X86_64")),
-            ..Field::new("cpu_architecture", Kind::OneOf(&["X86_64", "ARM64"]), "the image's CPU architecture")
+            ..Field::new(
+                "cpu_architecture",
+                Kind::OneOf(&["X86_64", "ARM64"]),
+                "the image's CPU architecture",
+            )
         },
         Field {
             required: true,
-            ..Field::new("containers", Kind::List(&Kind::Object(CONTAINER)), "the task's containers")
+            ..Field::new(
+                "containers",
+                Kind::List(&Kind::Object(CONTAINER)),
+                "the task's containers",
+            )
         },
     ],
     attributes: &["id", "arn", "family", "revision"],
@@ -245,9 +271,7 @@ impl TaskDefinition {
             .cpu(req.int("cpu").unwrap_or_default().to_string())
             .memory(req.int("memory").unwrap_or_default().to_string())
             .execution_role_arn(req.str("execution_role_arn"))
-            .set_task_role_arn(
-                Some(req.str("task_role_arn").to_string()).filter(|s| !s.is_empty()),
-            )
+            .set_task_role_arn(Some(req.str("task_role_arn").to_string()).filter(|s| !s.is_empty()))
             .runtime_platform(
                 RuntimePlatform::builder()
                     .cpu_architecture(arch)
@@ -263,7 +287,10 @@ impl TaskDefinition {
             .send()
             .await
             .map_err(|e| error("RegisterTaskDefinition", e))?;
-        let td = out.task_definition().cloned().unwrap_or_else(|| EcsTaskDefinition::builder().build());
+        let td = out
+            .task_definition()
+            .cloned()
+            .unwrap_or_else(|| EcsTaskDefinition::builder().build());
         let mut l = to_live(Owned::made(req), &td, &self.region);
         // Exactly what was asked for, so that a re-plan compares like with like.
         for f in SCHEMA.fields {
@@ -288,7 +315,10 @@ fn revision_of(arn: &str) -> i64 {
 }
 
 fn list<'a>(props: &'a Props, field: &str) -> &'a [Value] {
-    props.get(field).and_then(Value::as_list).unwrap_or_default()
+    props
+        .get(field)
+        .and_then(Value::as_list)
+        .unwrap_or_default()
 }
 
 fn map_of(v: Option<&Value>) -> BTreeMap<String, String> {
@@ -318,15 +348,26 @@ fn field<'a>(m: &'a BTreeMap<String, Value>, k: &str) -> Option<&'a Value> {
 /// One declared container as ECS's container definition.
 fn container(v: &Value, region: &str) -> Result<ContainerDefinition, ProviderError> {
     let Value::Map(m) = v else {
-        return Err(ProviderError::new("RegisterTaskDefinition", "a container must be a mapping"));
+        return Err(ProviderError::new(
+            "RegisterTaskDefinition",
+            "a container must be a mapping",
+        ));
     };
     let s = |k: &str| field(m, k).and_then(Value::as_str).map(str::to_string);
-    let i = |k: &str| field(m, k).and_then(Value::as_int).and_then(|i| i32::try_from(i).ok());
+    let i = |k: &str| {
+        field(m, k)
+            .and_then(Value::as_int)
+            .and_then(|i| i32::try_from(i).ok())
+    };
     let name = s("name").unwrap_or_default();
     let mut b = ContainerDefinition::builder()
         .name(&name)
         .set_image(s("image"))
-        .essential(field(m, "essential").and_then(Value::as_bool).unwrap_or(true));
+        .essential(
+            field(m, "essential")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+        );
     if let Some(port) = i("port") {
         b = b.port_mappings(
             PortMapping::builder()
@@ -350,7 +391,10 @@ fn container(v: &Value, region: &str) -> Result<ContainerDefinition, ProviderErr
         let logs = LogConfiguration::builder()
             .log_driver(LogDriver::Awslogs)
             .options("awslogs-group", group)
-            .options("awslogs-region", s("log_region").unwrap_or_else(|| region.to_string()))
+            .options(
+                "awslogs-region",
+                s("log_region").unwrap_or_else(|| region.to_string()),
+            )
             .options(
                 "awslogs-stream-prefix",
                 s("log_stream_prefix").unwrap_or_else(|| "ecs".into()),
@@ -360,7 +404,11 @@ fn container(v: &Value, region: &str) -> Result<ContainerDefinition, ProviderErr
         b = b.log_configuration(logs);
     }
     if let Some(Value::Map(h)) = field(m, "health_check") {
-        let hi = |k: &str| field(h, k).and_then(Value::as_int).and_then(|i| i32::try_from(i).ok());
+        let hi = |k: &str| {
+            field(h, k)
+                .and_then(Value::as_int)
+                .and_then(|i| i32::try_from(i).ok())
+        };
         let command = field(h, "command")
             .and_then(Value::as_list)
             .unwrap_or_default()
@@ -387,7 +435,10 @@ fn container_props(c: &ContainerDefinition) -> Value {
         m.insert(k.to_string(), v);
     };
     put("name", Value::Str(c.name().unwrap_or_default().to_string()));
-    put("image", Value::Str(c.image().unwrap_or_default().to_string()));
+    put(
+        "image",
+        Value::Str(c.image().unwrap_or_default().to_string()),
+    );
     if let Some(p) = c.port_mappings().first().and_then(|p| p.container_port()) {
         put("port", Value::Int(p.into()));
     }
@@ -407,8 +458,15 @@ fn container_props(c: &ContainerDefinition) -> Value {
     if !secrets.is_empty() {
         put("secrets", Value::Map(secrets));
     }
-    if let Some(l) = c.log_configuration().filter(|l| l.log_driver() == &LogDriver::Awslogs) {
-        let opt = |k: &str| l.options().and_then(|o| o.get(k)).map(|v| Value::Str(v.clone()));
+    if let Some(l) = c
+        .log_configuration()
+        .filter(|l| l.log_driver() == &LogDriver::Awslogs)
+    {
+        let opt = |k: &str| {
+            l.options()
+                .and_then(|o| o.get(k))
+                .map(|v| Value::Str(v.clone()))
+        };
         for (k, o) in [
             ("log_group", "awslogs-group"),
             ("log_region", "awslogs-region"),
@@ -458,7 +516,12 @@ fn props_of(t: &EcsTaskDefinition) -> Props {
         ("cpu_architecture".to_string(), Value::Str(arch)),
         (
             "containers".to_string(),
-            Value::List(t.container_definitions().iter().map(container_props).collect()),
+            Value::List(
+                t.container_definitions()
+                    .iter()
+                    .map(container_props)
+                    .collect(),
+            ),
         ),
     ]);
     if let Some(r) = t.task_role_arn() {
@@ -544,7 +607,11 @@ fn projected(want: &Value, have: &Value) -> Value {
             w.iter()
                 .filter_map(|(k, wv)| {
                     let hv = h.get(k)?;
-                    let hv = if k == "health_check" { projected(wv, hv) } else { hv.clone() };
+                    let hv = if k == "health_check" {
+                        projected(wv, hv)
+                    } else {
+                        hv.clone()
+                    };
                     Some((k.clone(), hv))
                 })
                 .collect(),
@@ -571,7 +638,7 @@ pub fn containers_differ(want: &[Value], have: &[Value]) -> Option<(Value, Value
         || seen.len() != want.len()
         || want.iter().any(Value::has_unknown)
         || want != seen;
-    differs.then(|| (Value::List(seen), Value::List(want)))
+    differs.then_some((Value::List(seen), Value::List(want)))
 }
 
 #[async_trait]
@@ -649,7 +716,12 @@ impl Provider for TaskDefinition {
         let mut next = self.register(req, &l.id).await?;
         next.created = l.created;
         let active = self.revisions(&l.id, TaskDefinitionStatus::Active).await?;
-        let current = revision_of(next.outputs.get("arn").and_then(Value::as_str).unwrap_or_default());
+        let current = revision_of(
+            next.outputs
+                .get("arn")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        );
         let old: Vec<String> = active
             .into_iter()
             .filter(|a| revision_of(a) < current)
@@ -670,7 +742,10 @@ impl Provider for TaskDefinition {
     /// INACTIVE ones left) with DeleteTaskDefinitions.
     async fn delete(&self, _req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
         let mut arns = self.revisions(&l.id, TaskDefinitionStatus::Active).await?;
-        arns.extend(self.revisions(&l.id, TaskDefinitionStatus::Inactive).await?);
+        arns.extend(
+            self.revisions(&l.id, TaskDefinitionStatus::Inactive)
+                .await?,
+        );
         self.retire(&arns).await
     }
 }
@@ -680,7 +755,12 @@ mod tests {
     use super::*;
 
     fn c(pairs: &[(&str, Value)]) -> Value {
-        Value::Map(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        Value::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -690,10 +770,7 @@ mod tests {
             ("image", Value::Str("repo:1".into())),
             ("essential", Value::Bool(true)),
             ("log_region", Value::Str("eu-west-2".into())),
-            (
-                "environment",
-                c(&[("PORT", Value::Str("8080".into()))]),
-            ),
+            ("environment", c(&[("PORT", Value::Str("8080".into()))])),
         ])];
         let want = vec![c(&[
             ("name", Value::Str("api".into())),
