@@ -505,3 +505,96 @@ async fn each_container_type_creates_replans_empty_updates_in_place_replaces_and
         .iter()
         .all(|c| c.status() == Some("INACTIVE")));
 }
+
+#[tokio::test]
+async fn lost_create_answers_for_every_container_type_converge_in_one_apply() {
+    use crate::support::moto::sdk_at;
+    use crate::support::proxy::{Fault, Proxy, Rule};
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let (execution, task, tg) = prerequisites(&sdk).await;
+    let proxy = Proxy::start(&moto.endpoint, 11);
+    for op in [
+        "CreateCluster",
+        "RegisterTaskDefinition",
+        "CreateService",
+        "RegisterScalableTarget",
+        "PutScalingPolicy",
+    ] {
+        proxy.rule(Rule::on(op).fault(Fault::LoseAnswer).times(1));
+    }
+    let registry = bandup_infra::aws::registry(&sdk_at(&proxy.endpoint).await);
+    let yaml = STACK
+        .replace("EXECUTION_ROLE", &execution)
+        .replace("TASK_ROLE", &task)
+        .replace("TARGET_GROUP", &tg);
+    let p = Project::with_stack(&yaml);
+    let planned = plan_of(&p, &registry).await;
+    apply_converges(&planned, &p, &registry).await;
+    assert_eq!(proxy.faults().len(), 5, "{:?}", proxy.faults());
+    // What makes something is looked for and adopted, never repeated; the scaling's
+    // calls create or update, and are simply repeated.
+    for op in ["CreateCluster", "RegisterTaskDefinition", "CreateService"] {
+        assert_eq!(proxy.seen(op), 1, "{op} adopted, not repeated");
+    }
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let families = ecs
+        .list_task_definitions()
+        .family_prefix("ecstest-default-api_task")
+        .send()
+        .await
+        .expect("revisions");
+    assert_eq!(families.task_definition_arns().len(), 1, "one revision");
+}
+
+/// Problems `validate` reports for the container types, without AWS.
+fn problems(yaml: &str) -> Vec<String> {
+    let p = Project::with_stack(yaml);
+    let registry = bandup_infra::aws::offline_registry();
+    let opts = bandup_infra::config::LoadOptions {
+        root: p.root().to_path_buf(),
+        env: None,
+        stack: None,
+    };
+    let (_, diags) = bandup_infra::config::load(&opts, &registry);
+    diags
+        .items
+        .iter()
+        .map(|d| format!("{} ({})", d.message, d.hint.clone().unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn validate_names_fargate_sizes_plain_secrets_a_fought_count_and_a_missing_container() {
+    let yaml = STACK
+        .replace(
+            "cpu: 512\n      memory: 1024",
+            "cpu: 256\n      memory: 4096",
+        )
+        .replace("DB_PASSWORD: ${db_password.arn}", "DB_PASSWORD: hunter2")
+        .replace("      desired_count_managed_by_scaling: true\n", "")
+        .replace("container_name: api", "container_name: web")
+        .replace("cpu_target: 60", "cpu_target: 160");
+    let all = problems(&yaml);
+    let has = |s: &str| all.iter().any(|m| m.contains(s));
+    assert!(
+        has("Fargate does not run 256 CPU units with 4096 MiB"),
+        "{all:#?}"
+    );
+    assert!(has("memory is one of 512, 1024, 2048"), "{all:#?}");
+    assert!(
+        has("secret `DB_PASSWORD` must name a Secrets Manager secret by ARN"),
+        "{all:#?}"
+    );
+    assert!(
+        has("is scaled by `api_scaling` but its desired_count would be set back"),
+        "{all:#?}"
+    );
+    assert!(
+        has("container `web`, which task definition `api_task` does not have"),
+        "{all:#?}"
+    );
+    assert!(has("cpu_target 160 is not a percentage"), "{all:#?}");
+    assert_eq!(all.len(), 5, "{all:#?}");
+    assert!(problems(STACK).is_empty());
+}

@@ -10,6 +10,7 @@
 
 use super::{deleted, error, eventually};
 use crate::aws::{creation_tags, live, Clients, Owned};
+use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{
@@ -306,6 +307,37 @@ impl Provider for ServiceScaling {
             ));
         }
         Ok(found)
+    }
+
+    /// At least one task, a minimum not above the maximum, a CPU target in (0, 100].
+    fn check(&self, r: &Resource, _stack: &Stack) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let at = |f: &str| r.field_pos.get(f).cloned().unwrap_or_else(|| r.pos.clone());
+        let int = |f: &str| r.props.get(f).and_then(Value::as_int);
+        if let (Some(min), Some(max)) = (int("min_capacity"), int("max_capacity")) {
+            if min > max || max < 1 || min < 0 {
+                out.push(
+                    Diagnostic::new(
+                        at("max_capacity"),
+                        format!("service scaling `{}`: min_capacity {min} and max_capacity {max} leave no task count to scale within", r.addr),
+                    )
+                    .hint("0 <= min_capacity <= max_capacity, and max_capacity >= 1"),
+                );
+            }
+        }
+        if let Some(t) = int("cpu_target").filter(|t| !(1..=100).contains(t)) {
+            out.push(
+                Diagnostic::new(
+                    at("cpu_target"),
+                    format!(
+                        "service scaling `{}`: cpu_target {t} is not a percentage",
+                        r.addr
+                    ),
+                )
+                .hint("an average CPU utilisation between 1 and 100, e.g. 60"),
+            );
+        }
+        out
     }
 
     /// The service compares by its resource id (`service/<cluster>/<service>`).

@@ -8,6 +8,7 @@
 use super::{arn_name, deleted, error, eventually, once, owned, owned_clusters, retag, tags};
 use crate::aws::wait::{self, Poll};
 use crate::aws::{live, Clients, Owned};
+use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{
@@ -498,6 +499,93 @@ impl Provider for Service {
             }
         }
         Ok(found)
+    }
+
+    /// Auto scaling and the declared count agree on who owns the count: a service an
+    /// `aws_ecs_service_scaling` scales must say `desired_count_managed_by_scaling`, or
+    /// every plan would change the count back; one that says so must be scaled. The
+    /// target group's container is one of the task definition's, on its port.
+    fn check(&self, r: &Resource, stack: &Stack) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let at = |f: &str| r.field_pos.get(f).cloned().unwrap_or_else(|| r.pos.clone());
+        let refers_to = |v: Option<&Value>, addr: &Addr| {
+            let mut to = Vec::new();
+            if let Some(v) = v {
+                v.refs(&mut to);
+            }
+            to.contains(addr)
+        };
+        let scaled_by: Vec<&Resource> = stack
+            .resources
+            .iter()
+            .filter(|s| {
+                s.type_name == crate::aws::appautoscaling::service_scaling::SCHEMA.type_name
+            })
+            .filter(|s| refers_to(s.props.get("service"), &r.addr))
+            .collect();
+        let managed = r
+            .props
+            .get("desired_count_managed_by_scaling")
+            .and_then(Value::as_bool)
+            == Some(true);
+        if let (Some(s), false) = (scaled_by.first(), managed) {
+            out.push(
+                Diagnostic::new(
+                    at("desired_count"),
+                    format!("service `{}` is scaled by `{}` but its desired_count would be set back on every apply", r.addr, s.addr),
+                )
+                .hint("add `desired_count_managed_by_scaling: true`: desired_count is then only the count the service starts with"),
+            );
+        }
+        if managed && scaled_by.is_empty() {
+            out.push(
+                Diagnostic::new(
+                    at("desired_count_managed_by_scaling"),
+                    format!("service `{}` leaves its count to auto scaling, but no aws_ecs_service_scaling scales it", r.addr),
+                )
+                .hint("declare an aws_ecs_service_scaling with `service: ${<this service>.arn}`, or remove the field"),
+            );
+        }
+        let mut tds = Vec::new();
+        if let Some(v) = r.props.get("task_definition") {
+            v.refs(&mut tds);
+        }
+        let td = tds.first().and_then(|a| stack.resource(a));
+        if let (Some(td), Some(Value::Map(lb))) = (td, r.props.get("load_balancer")) {
+            let name = lb.get("container_name").and_then(Value::as_str);
+            let port = lb.get("container_port").and_then(Value::as_int);
+            let containers = td
+                .props
+                .get("containers")
+                .and_then(Value::as_list)
+                .unwrap_or_default();
+            let container = containers.iter().find_map(|c| match c {
+                Value::Map(m) if m.get("name").and_then(Value::as_str) == name => Some(m),
+                _ => None,
+            });
+            match (name, container) {
+                (Some(n), None) => out.push(
+                    Diagnostic::new(
+                        at("load_balancer"),
+                        format!("service `{}` sends its target group's traffic to container `{n}`, which task definition `{}` does not have", r.addr, td.addr),
+                    )
+                    .hint("name one of the task definition's containers"),
+                ),
+                (_, Some(c)) => {
+                    let theirs = c.get("port").and_then(Value::as_int);
+                    if let (Some(p), Some(t)) = (port, theirs) {
+                        if p != t {
+                            out.push(Diagnostic::new(
+                                at("load_balancer"),
+                                format!("service `{}` sends traffic to port {p} of container `{}`, which listens on {t}", r.addr, name.unwrap_or_default()),
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     /// The cluster compares by name (`${cluster.arn}` or `${cluster.name}`); the count

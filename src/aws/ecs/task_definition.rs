@@ -7,6 +7,7 @@
 
 use super::{deleted, error, eventually, once, owned, retag, tags};
 use crate::aws::{live, Clients, Owned};
+use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{
@@ -300,6 +301,26 @@ impl TaskDefinition {
         }
         Ok(l)
     }
+}
+
+/// The memory sizes (MiB) Fargate runs with `cpu` units, if `cpu` is a Fargate size.
+pub fn fargate_memory(cpu: i64) -> Option<Vec<i64>> {
+    let gib = |from: i64, to: i64, step: i64| {
+        (from..=to)
+            .step_by(step as usize)
+            .map(|g| g * 1024)
+            .collect()
+    };
+    Some(match cpu {
+        256 => vec![512, 1024, 2048],
+        512 => gib(1, 4, 1),
+        1024 => gib(2, 8, 1),
+        2048 => gib(4, 16, 1),
+        4096 => gib(8, 30, 1),
+        8192 => gib(16, 60, 4),
+        16384 => gib(32, 120, 8),
+        _ => return None,
+    })
 }
 
 /// The family of a revision ARN (`...:task-definition/<family>:<revision>`).
@@ -698,6 +719,77 @@ impl Provider for TaskDefinition {
                 forces_replace: false,
                 why: None,
             });
+        }
+        out
+    }
+
+    /// Fargate's CPU and memory pairs, unique container names, and secrets named by
+    /// ARN (a literal that is not an ARN would be a secret's value in the stack).
+    fn check(&self, r: &Resource, _stack: &Stack) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let at = |f: &str| r.field_pos.get(f).cloned().unwrap_or_else(|| r.pos.clone());
+        let int = |f: &str| r.props.get(f).and_then(Value::as_int);
+        if let (Some(cpu), Some(memory)) = (int("cpu"), int("memory")) {
+            if let Some(valid) = fargate_memory(cpu) {
+                if !valid.contains(&memory) {
+                    out.push(
+                        Diagnostic::new(
+                            at("memory"),
+                            format!("task definition `{}`: Fargate does not run {cpu} CPU units with {memory} MiB", r.addr),
+                        )
+                        .hint(format!(
+                            "with cpu {cpu}, memory is one of {}",
+                            valid.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+                        )),
+                    );
+                }
+            } else {
+                out.push(
+                    Diagnostic::new(
+                        at("cpu"),
+                        format!(
+                            "task definition `{}`: Fargate has no task size of {cpu} CPU units",
+                            r.addr
+                        ),
+                    )
+                    .hint("cpu is one of 256, 512, 1024, 2048, 4096, 8192, 16384"),
+                );
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, c) in list(&r.props, "containers").iter().enumerate() {
+            let Value::Map(m) = c else { continue };
+            let here = |f: &str| {
+                r.field_pos
+                    .get(&format!("containers[{i}].{f}"))
+                    .or_else(|| r.field_pos.get(&format!("containers[{i}]")))
+                    .cloned()
+                    .unwrap_or_else(|| at("containers"))
+            };
+            if let Some(n) = m.get("name").and_then(Value::as_str) {
+                if !names.insert(n.to_string()) {
+                    out.push(Diagnostic::new(
+                        here("name"),
+                        format!(
+                            "task definition `{}` has two containers named `{n}`",
+                            r.addr
+                        ),
+                    ));
+                }
+            }
+            if let Some(Value::Map(secrets)) = m.get("secrets") {
+                for (k, v) in secrets {
+                    if matches!(v, Value::Str(s) if !s.starts_with("arn:")) {
+                        out.push(
+                            Diagnostic::new(
+                                here("secrets"),
+                                format!("task definition `{}`: secret `{k}` must name a Secrets Manager secret by ARN, not hold a value", r.addr),
+                            )
+                            .hint("write its ARN, e.g. ${db_password.arn}; values in the stack end up in plans and in the task definition"),
+                        );
+                    }
+                }
+            }
         }
         out
     }
