@@ -476,6 +476,7 @@ S3Response.get_bucket_versioning = get_bucket_versioning
 import moto.ecs.models as _ecs
 import moto.ecs.responses as _ecsr
 from moto.core.responses import ActionResult as _EcsActionResult
+from moto.ecs.exceptions import ECSException as _EcsException
 from moto.ecs.exceptions import TaskDefinitionNotFoundException as _TdNotFound
 
 _ecs_create_service = _ecs.EC2ContainerServiceBackend.create_service
@@ -580,6 +581,25 @@ def ecs_list_task_definition_families_response(self):
     return _EcsActionResult({"families": list(results)})
 
 
+_ecs_delete_cluster = _ecs.EC2ContainerServiceBackend.delete_cluster
+
+
+def ecs_delete_cluster(self, cluster_str):
+    # AWS: DeleteCluster fails with ClusterContainsServicesException while a service in
+    # the cluster is ACTIVE or DRAINING. moto deletes the cluster under its services.
+    cluster = self._get_cluster(cluster_str)
+    if any(
+        s.cluster_name == cluster.name and s.status in ("ACTIVE", "DRAINING")
+        for s in self.services.values()
+    ):
+        raise _EcsException(
+            "ClusterContainsServicesException",
+            "The Cluster cannot be deleted while Services are active.",
+        )
+    return _ecs_delete_cluster(self, cluster_str)
+
+
+_ecs.EC2ContainerServiceBackend.delete_cluster = ecs_delete_cluster
 _ecs.EC2ContainerServiceBackend.create_service = ecs_create_service
 _ecs.EC2ContainerServiceBackend.update_service = ecs_update_service
 _ecsr.EC2ContainerServiceResponse.create_service = ecs_create_service_response

@@ -450,6 +450,38 @@ async fn each_container_type_creates_replans_empty_updates_in_place_replaces_and
         Some(&aws_sdk_ecs::types::LaunchType::Ec2)
     );
 
+    // A cluster still holding a service is refused, naming the service.
+    let now = plan_of(&p, &registry).await;
+    let live_cluster = now
+        .resources
+        .iter()
+        .find(|r| r.addr.as_str() == "cluster")
+        .and_then(|r| r.live.clone())
+        .expect("live cluster");
+    let scope = scope();
+    let note = |_: String| {};
+    let req = bandup_infra::provider::Request {
+        scope: &scope,
+        addr: &live_cluster.addr,
+        props: &live_cluster.props,
+        timeout: std::time::Duration::from_secs(10),
+        protect: false,
+        note: &note,
+        suffix: None,
+    };
+    let refused = registry
+        .get("aws_ecs_cluster")
+        .expect("registered")
+        .delete(&req, &live_cluster)
+        .await
+        .expect_err("in use");
+    assert_eq!(refused.kind, bandup_infra::provider::ErrorKind::InUse);
+    assert!(
+        refused.message.contains("service ecstest-default-api"),
+        "{}",
+        refused.message
+    );
+
     // Removed from the stack: scaling, service, task definition and cluster are deleted.
     let network_only = yaml
         .split("  cluster:\n")

@@ -247,7 +247,8 @@ pub fn steadiness(s: &EcsService, task_definition: &str) -> Poll<()> {
     );
     match primary.rollout_state() {
         Some(DeploymentRolloutState::Completed)
-            if primary.task_definition() == Some(task_definition) =>
+            if primary.task_definition() == Some(task_definition)
+                && primary.running_count() == primary.desired_count() =>
         {
             Poll::Ready(())
         }
@@ -685,7 +686,18 @@ impl Provider for Service {
     /// UpdateService with what changed: task definition, count (unless auto scaling owns
     /// it), deployment settings, network, target group, grace period.
     async fn update(&self, req: &Request<'_>, l: &Live) -> Result<Live, ProviderError> {
-        let changed = |k: &str| req.get(k) != l.props.get(k);
+        let changed = |k: &str| match (req.get(k), l.props.get(k)) {
+            // Subnets and security groups are sets.
+            (Some(Value::List(a)), Some(Value::List(b))) => {
+                let key = |l: &[Value]| {
+                    let mut v: Vec<String> = l.iter().map(|x| format!("{x:?}")).collect();
+                    v.sort();
+                    v
+                };
+                key(a) != key(b)
+            }
+            (a, b) => a != b,
+        };
         let cluster = l
             .props
             .get("cluster")
@@ -826,7 +838,7 @@ mod tests {
     }
 
     #[test]
-    fn a_completed_primary_deployment_is_steady() {
+    fn a_completed_primary_deployment_with_every_task_running_is_steady() {
         let s = service(vec![deployment(
             NEW,
             "PRIMARY",
@@ -834,6 +846,17 @@ mod tests {
             2,
         )]);
         assert!(matches!(steadiness(&s, NEW), Poll::Ready(())));
+        // A count raised without a new deployment: the new tasks are still starting.
+        let s = service(vec![deployment(
+            NEW,
+            "PRIMARY",
+            Some(DeploymentRolloutState::Completed),
+            1,
+        )]);
+        match steadiness(&s, NEW) {
+            Poll::Pending(p) => assert_eq!(p, "1/2 running, rollout COMPLETED"),
+            _ => panic!("pending"),
+        }
     }
 
     #[test]

@@ -292,14 +292,7 @@ impl TaskDefinition {
             .task_definition()
             .cloned()
             .unwrap_or_else(|| EcsTaskDefinition::builder().build());
-        let mut l = to_live(Owned::made(req), &td, &self.region);
-        // Exactly what was asked for, so that a re-plan compares like with like.
-        for f in SCHEMA.fields {
-            if let Some(v) = req.get(f.name) {
-                l.props.insert(f.name.to_string(), v.clone());
-            }
-        }
-        Ok(l)
+        Ok(to_live(Owned::made(req), &td, &self.region))
     }
 }
 
