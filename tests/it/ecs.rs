@@ -376,6 +376,14 @@ async fn each_container_type_creates_replans_empty_updates_in_place_replaces_and
             ),
         ])
     );
+    let text = bandup_infra::ui::plan::render(&updated);
+    assert!(
+        text.contains(
+            r#"image = "123456789012.dkr.ecr.eu-west-2.amazonaws.com/api:v2", name = "api"}"#
+        ),
+        "a container's change shows what changes in it: {text}"
+    );
+    assert!(!text.contains("health_check"), "and not what stays: {text}");
     apply_converges(&updated, &p, &registry).await;
     let services = ecs
         .describe_services()

@@ -652,7 +652,36 @@ pub fn containers_differ(want: &[Value], have: &[Value]) -> Option<(Value, Value
         || seen.len() != want.len()
         || want.iter().any(Value::has_unknown)
         || want != seen;
-    differs.then_some((Value::List(seen), Value::List(want)))
+    if !differs {
+        return None;
+    }
+    if want.len() != have.len() || seen.len() != want.len() {
+        return Some((Value::List(have.to_vec()), Value::List(want)));
+    }
+    // Containers by name with only what changes in each, as the plan shows them.
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    for (w, h) in want.iter().zip(&seen) {
+        if let (Value::Map(wm), Value::Map(hm)) = (w, h) {
+            if w == h && !w.has_unknown() {
+                continue;
+            }
+            let keep =
+                |k: &String, v: &Value| k == "name" || hm.get(k) != Some(v) || v.has_unknown();
+            let b: BTreeMap<String, Value> = hm
+                .iter()
+                .filter(|(k, _)| *k == "name" || wm.get(*k).is_some_and(|v| keep(k, v)))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let a: BTreeMap<String, Value> = wm
+                .iter()
+                .filter(|(k, v)| keep(k, v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            before.push(Value::Map(b));
+            after.push(Value::Map(a));
+        }
+    }
+    Some((Value::List(before), Value::List(after)))
 }
 
 #[async_trait]
