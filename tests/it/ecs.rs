@@ -636,5 +636,20 @@ fn validate_names_fargate_sizes_plain_secrets_a_fought_count_and_a_missing_conta
     );
     assert!(has("cpu_target 160 is not a percentage"), "{all:#?}");
     assert_eq!(all.len(), 5, "{all:#?}");
+    let unbalanced = STACK
+        .replace("      load_balancer:\n        target_group_arn: TARGET_GROUP\n        container_name: api\n        container_port: 8080\n", "")
+        .replace("  api_scaling:\n    type: aws_ecs_service_scaling\n", "  api_scaling:\n    type: aws_ecs_service_scaling\n    protect: true\n");
+    let all = problems(&unbalanced);
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert!(
+        all[0].contains("health_check_grace_period but no load_balancer")
+            || all[1].contains("health_check_grace_period but no load_balancer"),
+        "{all:#?}"
+    );
+    assert!(
+        all.iter()
+            .any(|m| m.contains("`api_scaling` cannot be protected")),
+        "{all:#?}"
+    );
     assert!(problems(STACK).is_empty());
 }

@@ -309,7 +309,8 @@ impl Provider for ServiceScaling {
         Ok(found)
     }
 
-    /// At least one task, a minimum not above the maximum, a CPU target in (0, 100].
+    /// At least one task, a minimum not above the maximum, a CPU target in (0, 100], and
+    /// no `protect: true` (ownership is by name: there is no tag to carry it).
     fn check(&self, r: &Resource, _stack: &Stack) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         let at = |f: &str| r.field_pos.get(f).cloned().unwrap_or_else(|| r.pos.clone());
@@ -324,6 +325,18 @@ impl Provider for ServiceScaling {
                     .hint("0 <= min_capacity <= max_capacity, and max_capacity >= 1"),
                 );
             }
+        }
+        if r.protect {
+            out.push(
+                Diagnostic::new(
+                    r.pos.clone(),
+                    format!(
+                        "service scaling `{}` cannot be protected: it carries no tags to say so",
+                        r.addr
+                    ),
+                )
+                .hint("protect the service it scales instead"),
+            );
         }
         if let Some(t) = int("cpu_target").filter(|t| !(1..=100).contains(t)) {
             out.push(

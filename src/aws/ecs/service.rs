@@ -547,6 +547,21 @@ impl Provider for Service {
                 .hint("declare an aws_ecs_service_scaling with `service: ${<this service>.arn}`, or remove the field"),
             );
         }
+        if r.props
+            .get("health_check_grace_period")
+            .is_some_and(|v| !matches!(v, Value::Null))
+            && r.props
+                .get("load_balancer")
+                .is_none_or(|v| matches!(v, Value::Null))
+        {
+            out.push(
+                Diagnostic::new(
+                    at("health_check_grace_period"),
+                    format!("service `{}` has a health_check_grace_period but no load_balancer: ECS accepts one only with a load balancer", r.addr),
+                )
+                .hint("declare load_balancer, or remove health_check_grace_period"),
+            );
+        }
         let mut tds = Vec::new();
         if let Some(v) = r.props.get("task_definition") {
             v.refs(&mut tds);
