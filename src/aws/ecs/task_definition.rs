@@ -224,8 +224,9 @@ impl TaskDefinition {
         Ok(arns)
     }
 
-    /// Deregister `arns` and delete them for good (DeleteTaskDefinitions takes 10 a call).
-    async fn retire(&self, arns: &[String]) -> Result<(), ProviderError> {
+    /// Deregister the ACTIVE revisions `arns` and delete them for good, with the
+    /// INACTIVE ones `inactive` (DeleteTaskDefinitions takes 10 a call).
+    async fn retire(&self, arns: &[String], inactive: &[String]) -> Result<(), ProviderError> {
         try_join_all(arns.iter().map(|arn| async move {
             deleted(
                 "DeregisterTaskDefinition",
@@ -241,7 +242,8 @@ impl TaskDefinition {
             )
         }))
         .await?;
-        for chunk in arns.chunks(10) {
+        let all: Vec<String> = arns.iter().chain(inactive).cloned().collect();
+        for chunk in all.chunks(10) {
             deleted(
                 "DeleteTaskDefinitions",
                 self.ecs
@@ -843,7 +845,7 @@ impl Provider for TaskDefinition {
             .collect();
         if !old.is_empty() {
             (req.note)(format!("deregistering {} old revision(s)", old.len()));
-            self.retire(&old).await?;
+            self.retire(&old, &[]).await?;
         }
         Ok(next)
     }
@@ -855,12 +857,11 @@ impl Provider for TaskDefinition {
     /// Deregisters every ACTIVE revision of the family and deletes them (and the
     /// INACTIVE ones left) with DeleteTaskDefinitions.
     async fn delete(&self, _req: &Request<'_>, l: &Live) -> Result<(), ProviderError> {
-        let mut arns = self.revisions(&l.id, TaskDefinitionStatus::Active).await?;
-        arns.extend(
-            self.revisions(&l.id, TaskDefinitionStatus::Inactive)
-                .await?,
-        );
-        self.retire(&arns).await
+        let active = self.revisions(&l.id, TaskDefinitionStatus::Active).await?;
+        let inactive = self
+            .revisions(&l.id, TaskDefinitionStatus::Inactive)
+            .await?;
+        self.retire(&active, &inactive).await
     }
 }
 
