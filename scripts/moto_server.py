@@ -489,6 +489,144 @@ _EcrRepository._update_image_scanning_configuration = _update_image_scanning_con
 
 # --- ECS, Application Auto Scaling -------------------------------------------------------
 
+import moto.ecs.models as _ecs
+import moto.ecs.responses as _ecsr
+from moto.core.responses import ActionResult as _EcsActionResult
+from moto.ecs.exceptions import ECSException as _EcsException
+from moto.ecs.exceptions import TaskDefinitionNotFoundException as _TdNotFound
+
+_ecs_create_service = _ecs.EC2ContainerServiceBackend.create_service
+_ecs_update_service = _ecs.EC2ContainerServiceBackend.update_service
+_ecs_create_service_response = _ecsr.EC2ContainerServiceResponse.create_service
+
+
+def _deployment_completed(service):
+    # What AWS reports once a deployment's tasks are running and healthy: one PRIMARY
+    # deployment of the service's task definition, rolloutState COMPLETED, runningCount
+    # = desiredCount (the old deployment drained). moto never runs tasks, so without this
+    # runningCount stays 0 and the old deployment stays PRIMARY forever.
+    old = service.deployments[0] if service.deployments else {}
+    service.running_count = service.desired_count
+    service.pending_count = 0
+    deployment_id = f"ecs-svc/{_ecs.mock_random.randint(0, 32**12)}"
+    service.deployments = [
+        dict(
+            old,
+            id=deployment_id,
+            status="PRIMARY",
+            taskDefinition=service.task_definition,
+            desiredCount=service.desired_count,
+            runningCount=service.desired_count,
+            pendingCount=0,
+            failedTasks=0,
+            rolloutState="COMPLETED",
+            rolloutStateReason=f"ECS deployment {deployment_id} completed.",
+            createdAt=_ecs.utcnow(),
+            updatedAt=_ecs.utcnow(),
+        )
+    ]
+
+
+def ecs_create_service(self, *args, **kwargs):
+    # AWS: a new service's deployment completes once its tasks are healthy (see
+    # `_deployment_completed`).
+    service = _ecs_create_service(self, *args, **kwargs)
+    _deployment_completed(service)
+    return service
+
+
+def ecs_update_service(self, service_properties):
+    # AWS: an update that starts a deployment (new task definition, network, load
+    # balancers...) completes once the new tasks are healthy (see `_deployment_completed`).
+    service = _ecs_update_service(self, service_properties)
+    _deployment_completed(service)
+    return service
+
+
+def ecs_create_service_response(self):
+    # AWS: CreateService stores deploymentConfiguration (circuit breaker, min/max
+    # percent) and healthCheckGracePeriodSeconds, and DescribeServices returns them.
+    # moto drops both (describe returns null); its UpdateService stores them.
+    result = _ecs_create_service_response(self)
+    cluster = self._get_param("cluster", "default")
+    service = self.ecs_backend._get_service(cluster, self._get_param("serviceName"))
+    configuration = self._get_param("deploymentConfiguration")
+    if configuration is not None:
+        service.deployment_configuration = configuration
+    grace = self._get_param("healthCheckGracePeriodSeconds")
+    if grace is not None:
+        service.health_check_grace_period_seconds = grace
+    return result
+
+
+_ecs_describe_task_definition = _ecs.EC2ContainerServiceBackend.describe_task_definition
+
+
+def ecs_describe_task_definition(self, task_definition_str):
+    # AWS: DescribeTaskDefinition given a family (no revision) describes the family's
+    # latest ACTIVE revision, and fails with ClientException when it has none. moto
+    # describes its latest revision whatever its status.
+    name = task_definition_str.split("/")[-1]
+    if ":" in name:
+        return _ecs_describe_task_definition(self, task_definition_str)
+    revisions = self.task_definitions.get(name, {})
+    active = [r for r, td in revisions.items() if td.status == "ACTIVE"]
+    if not active:
+        raise _TdNotFound()
+    return revisions[max(active)]
+
+
+def ecs_list_task_definition_families(self, family_prefix=None, status=None):
+    # AWS: ListTaskDefinitionFamilies with status=ACTIVE lists only families that still
+    # have an ACTIVE revision. moto ignores the status.
+    for family, revisions in self.task_definitions.items():
+        if family_prefix is not None and not family.startswith(family_prefix):
+            continue
+        if status == "ACTIVE" and not any(
+            td.status == "ACTIVE" for td in revisions.values()
+        ):
+            continue
+        yield family
+
+
+def ecs_list_task_definition_families_response(self):
+    # (passes the status filter through to the backend; see above)
+    results = self.ecs_backend.list_task_definition_families(
+        self._get_param("familyPrefix"), self._get_param("status")
+    )
+    return _EcsActionResult({"families": list(results)})
+
+
+_ecs_delete_cluster = _ecs.EC2ContainerServiceBackend.delete_cluster
+
+
+def ecs_delete_cluster(self, cluster_str):
+    # AWS: DeleteCluster fails with ClusterContainsServicesException while a service in
+    # the cluster is ACTIVE or DRAINING. moto deletes the cluster under its services.
+    cluster = self._get_cluster(cluster_str)
+    if any(
+        s.cluster_name == cluster.name and s.status in ("ACTIVE", "DRAINING")
+        for s in self.services.values()
+    ):
+        raise _EcsException(
+            "ClusterContainsServicesException",
+            "The Cluster cannot be deleted while Services are active.",
+        )
+    return _ecs_delete_cluster(self, cluster_str)
+
+
+_ecs.EC2ContainerServiceBackend.delete_cluster = ecs_delete_cluster
+_ecs.EC2ContainerServiceBackend.create_service = ecs_create_service
+_ecs.EC2ContainerServiceBackend.update_service = ecs_update_service
+_ecsr.EC2ContainerServiceResponse.create_service = ecs_create_service_response
+_ecs.EC2ContainerServiceBackend.describe_task_definition = ecs_describe_task_definition
+_ecs.EC2ContainerServiceBackend.list_task_definition_families = (
+    ecs_list_task_definition_families
+)
+_ecsr.EC2ContainerServiceResponse.list_task_definition_families = (
+    ecs_list_task_definition_families_response
+)
+
 # (end of ECS, Application Auto Scaling)
 
 

@@ -62,6 +62,10 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         Arc::new(iam::role::Role::new(aws)),
         //
         // Containers.
+        Arc::new(ecs::cluster::Cluster::new(aws)),
+        Arc::new(ecs::task_definition::TaskDefinition::new(aws)),
+        Arc::new(ecs::service::Service::new(aws)),
+        Arc::new(appautoscaling::service_scaling::ServiceScaling::new(aws)),
         //
         // Load balancing.
         //
