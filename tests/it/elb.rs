@@ -10,9 +10,11 @@
 //! (moto deleted a protected balancer) and the access-log bucket check (moto accepted
 //! any bucket).
 
-use crate::support::moto::Moto;
+use crate::support::moto::{sdk_at, Moto};
+use crate::support::proxy::{Fault, Proxy, Rule};
 use crate::support::Project;
 use bandup_infra::apply::{apply, Report, Status};
+use bandup_infra::config::{self, LoadOptions};
 use bandup_infra::model::Quiet;
 use bandup_infra::plan::{plan, Action, Mode, Plan};
 use bandup_infra::provider::Registry;
@@ -409,6 +411,42 @@ async fn elb_types_create_replan_nothing_update_in_place_and_are_deleted() {
         .unwrap_or_default();
     assert_eq!(paths, ["/api/*", "/graphql"]);
 
+    // A stack tag reaches every type by AddTags, listeners and rules included.
+    p.edit(
+        "stacks/bandup.yaml",
+        "stack: elbtest\n",
+        "stack: elbtest\ntags: { team: edge }\n",
+    );
+    let retag = plan_of(&p, &registry, Mode::Normal).await;
+    for addr in ["alb", "frontend_tg", "backend_tg", "http", "https", "api"] {
+        assert_eq!(
+            changes(&retag).get(addr),
+            Some(&change(Action::Update, &["tags"])),
+            "{addr}"
+        );
+    }
+    converges(&retag, &p, &registry).await;
+    let rule_arn = rules(&elb, https.listener_arn().unwrap_or_default()).await[0]
+        .rule_arn()
+        .unwrap_or_default()
+        .to_string();
+    let tagged = elb
+        .describe_tags()
+        .resource_arns(&rule_arn)
+        .resource_arns(https.listener_arn().unwrap_or_default())
+        .send()
+        .await
+        .expect("tags");
+    assert_eq!(tagged.tag_descriptions().len(), 2);
+    for d in tagged.tag_descriptions() {
+        assert!(
+            d.tags()
+                .iter()
+                .any(|t| t.key() == Some("team") && t.value() == Some("edge")),
+            "{d:?}"
+        );
+    }
+
     // The rule leaves the stack: it is deleted; the listener's default stays.
     let text = std::fs::read_to_string(p.root().join("stacks/bandup.yaml")).expect("read");
     let (kept, _) = text.split_once("  api:\n").expect("the rule");
@@ -572,4 +610,127 @@ async fn elb_access_logs_need_a_bucket_policy_letting_elb_write() {
     assert_eq!(alb.0, Action::Update, "{alb:?}");
     assert!(alb.1.contains(&"access_logs".to_string()), "{alb:?}");
     converges(&retry, &p, &registry).await;
+}
+
+/// Every ELB call that makes something, its answer lost: one apply converges, with one
+/// of each (the lost create is found by its tags, not made again).
+#[tokio::test]
+async fn elb_lost_answers_on_each_create_converge_in_one_apply() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let cert = prerequisites(&sdk, true).await;
+    let proxy = Proxy::start(&moto.endpoint, 11);
+    let ops = [
+        ("CreateLoadBalancer", Fault::LoseAnswer),
+        ("CreateTargetGroup", Fault::LoseConnection),
+        ("CreateListener", Fault::LoseAnswer),
+        ("CreateRule", Fault::LoseAnswer),
+        ("ModifyLoadBalancerAttributes", Fault::LoseAnswer),
+    ];
+    for (op, fault) in ops {
+        proxy.rule(Rule::on(op).fault(fault));
+    }
+    let registry = bandup_infra::aws::registry(&sdk_at(&proxy.endpoint).await);
+    let p = Project::with_stack(&stack(&cert));
+    let first = plan_of(&p, &registry, Mode::Normal).await;
+    let report = apply(&first, &registry, 10, Arc::new(Quiet)).await;
+    assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
+    assert_eq!(proxy.faults().len(), ops.len(), "{:?}", proxy.faults());
+    for (op, n) in [
+        ("CreateLoadBalancer", 1),
+        ("CreateTargetGroup", 2),
+        ("CreateListener", 2),
+        ("CreateRule", 1),
+    ] {
+        assert_eq!(proxy.seen(op), n, "{op}: one per resource, none sent again");
+    }
+
+    let clean = bandup_infra::aws::registry(&sdk_at(&moto.endpoint).await);
+    let after = plan_of(&p, &clean, Mode::Normal).await;
+    assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    let lbs = elb.describe_load_balancers().send().await.expect("lbs");
+    assert_eq!(lbs.load_balancers().len(), 1);
+    assert_eq!(target_groups(&elb).await.len(), 2);
+}
+
+/// The problems `validate` finds in `yaml`, as `line:col message`.
+fn problems(yaml: &str) -> Vec<String> {
+    let p = Project::with_stack(yaml);
+    let registry = bandup_infra::aws::offline_registry();
+    let opts = LoadOptions {
+        root: p.root().to_path_buf(),
+        env: None,
+        stack: None,
+    };
+    let (_, diags) = config::load(&opts, &registry);
+    diags
+        .items
+        .iter()
+        .map(|d| format!("{}:{} {}", d.pos.line, d.pos.col, d.message))
+        .collect()
+}
+
+#[test]
+fn validate_checks_listener_actions_certificates_rule_conditions_and_priorities() {
+    let found = problems(
+        r#"stack: elbtest
+resources:
+  alb:
+    type: aws_lb
+    properties:
+      subnet_ids: [subnet-1]
+      security_group_ids: [sg-1]
+  https:
+    type: aws_lb_listener
+    properties:
+      load_balancer_arn: ${alb.arn}
+      port: 443
+      protocol: HTTPS
+      default_action: { forward: arn-a, fixed_response: { status_code: "404" } }
+  http:
+    type: aws_lb_listener
+    properties:
+      load_balancer_arn: ${alb.arn}
+      port: 80
+      protocol: HTTP
+      ssl_policy: ELBSecurityPolicy-TLS13-1-2-2021-06
+      default_action: { redirect: { protocol: HTTPS, port: "443" } }
+  api:
+    type: aws_lb_listener_rule
+    properties:
+      listener_arn: ${https.arn}
+      priority: 10
+      conditions: {}
+      action: { forward: arn-b }
+  api_again:
+    type: aws_lb_listener_rule
+    properties:
+      listener_arn: ${https.arn}
+      priority: 10
+      conditions: { host_headers: [api.example.com] }
+      action: { forward: arn-b }
+  too_late:
+    type: aws_lb_listener_rule
+    properties:
+      listener_arn: ${https.arn}
+      priority: 50001
+      conditions: { path_patterns: ["/x"] }
+      action: {}
+"#,
+    );
+    let expect = [
+        "at least two availability zones (1 given)",
+        "`https`: default_action must have exactly one of `forward`, `redirect` or `fixed_response` (2 given)",
+        "`https`: an HTTPS listener needs `certificate_arn`",
+        "`http`: an HTTP listener takes no `ssl_policy`",
+        "`api`: a rule needs at least one condition",
+        "`api_again` has the priority of `api` on the same listener",
+        "`too_late`: priority 50001 is not between 1 and 50000",
+        "`too_late`: action must have exactly one of `forward`, `redirect` or `fixed_response` (0 given)",
+    ];
+    for e in expect {
+        assert!(found.iter().any(|f| f.contains(e)), "{e}\nin {found:#?}");
+    }
+    assert_eq!(found.len(), expect.len(), "{found:#?}");
 }

@@ -5,10 +5,11 @@
 //! but the load balancer changes in place (ModifyListener).
 
 use super::{
-    deleted, describe_tags, error, forwards_to, from_actions, int, once, owned_load_balancers,
-    retag, tags, to_action, ACTION,
+    check_action, deleted, describe_tags, error, forwards_to, from_actions, int, once,
+    owned_load_balancers, pos_of, retag, tags, to_action, ACTION,
 };
 use crate::aws::{live, Clients, Owned};
+use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{Live, Provider, ProviderError, Request, Scope, TagDelta};
@@ -133,6 +134,38 @@ fn certificates(req: &Request<'_>) -> Option<Vec<Certificate>> {
 impl Provider for ListenerType {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
+    }
+
+    /// The default action says one thing to do; HTTPS has a certificate, HTTP none.
+    fn check(&self, r: &Resource, _stack: &Stack) -> Vec<Diagnostic> {
+        let mut out: Vec<Diagnostic> = check_action(r, "default_action").into_iter().collect();
+        let given = |k: &str| r.props.get(k).is_some_and(|v| !matches!(v, Value::Null));
+        match r.props.get("protocol").and_then(Value::as_str) {
+            Some("HTTPS") if !given("certificate_arn") => out.push(
+                Diagnostic::new(
+                    r.pos.clone(),
+                    format!("`{}`: an HTTPS listener needs `certificate_arn`", r.addr),
+                )
+                .hint(
+                    "the ARN of an issued ACM certificate for the site's names: ${certificate.arn}",
+                ),
+            ),
+            Some("HTTP") => {
+                for k in ["certificate_arn", "ssl_policy"] {
+                    if given(k) {
+                        out.push(
+                            Diagnostic::new(
+                                pos_of(r, k),
+                                format!("`{}`: an HTTP listener takes no `{k}`", r.addr),
+                            )
+                            .hint("remove it, or make the listener HTTPS"),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        out
     }
 
     /// This stack's load balancers (DescribeLoadBalancers, DescribeTags), then

@@ -6,10 +6,11 @@
 
 use super::listener::listeners_of;
 use super::{
-    deleted, describe_tags, error, forwards_to, from_actions, once, owned_load_balancers, retag,
-    tags, to_action, ACTION,
+    check_action, deleted, describe_tags, error, forwards_to, from_actions, once,
+    owned_load_balancers, pos_of, retag, tags, to_action, ACTION,
 };
 use crate::aws::{live, Clients, Owned};
+use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{Live, Provider, ProviderError, Request, Scope, TagDelta};
@@ -198,6 +199,54 @@ fn made(owned: Owned, arn: &str, props: Props) -> Live {
 impl Provider for ListenerRuleType {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
+    }
+
+    /// The action says one thing to do, at least one condition is given, and the
+    /// priority is one AWS takes.
+    fn check(&self, r: &Resource, stack: &Stack) -> Vec<Diagnostic> {
+        let mut out: Vec<Diagnostic> = check_action(r, "action").into_iter().collect();
+        let same_slot = stack.resources.iter().find(|o| {
+            o.type_name == SCHEMA.type_name
+                && o.addr < r.addr
+                && o.props.get("listener_arn") == r.props.get("listener_arn")
+                && o.props.get("priority") == r.props.get("priority")
+        });
+        if let Some(o) = same_slot {
+            out.push(
+                Diagnostic::new(
+                    pos_of(r, "priority"),
+                    format!(
+                        "`{}` has the priority of `{}` on the same listener: AWS wants each rule of a listener at its own priority",
+                        r.addr, o.addr
+                    ),
+                )
+                .hint("give one of them another priority"),
+            );
+        }
+        if let Some(Value::Map(m)) = r.props.get("conditions") {
+            let empty = |k: &str| matches!(m.get(k), Some(Value::List(l)) if l.is_empty());
+            if empty("path_patterns") && empty("host_headers") {
+                out.push(
+                    Diagnostic::new(
+                        pos_of(r, "conditions"),
+                        format!("`{}`: a rule needs at least one condition", r.addr),
+                    )
+                    .hint("give `path_patterns` or `host_headers`, e.g. { path_patterns: [\"/api/*\"] }"),
+                );
+            }
+        }
+        if let Some(p) = r.props.get("priority").and_then(Value::as_int) {
+            if !(1..=50_000).contains(&p) {
+                out.push(
+                    Diagnostic::new(
+                        pos_of(r, "priority"),
+                        format!("`{}`: priority {p} is not between 1 and 50000", r.addr),
+                    )
+                    .hint("lower numbers are matched first; each rule of a listener needs its own"),
+                );
+            }
+        }
+        out
     }
 
     /// This stack's load balancers (DescribeLoadBalancers, DescribeTags), their listeners

@@ -9,6 +9,7 @@ use super::{
 };
 use crate::aws::wait::{self, Poll};
 use crate::aws::{live, Clients, Owned};
+use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Props, Value};
 use crate::provider::{
@@ -348,6 +349,22 @@ fn strings(props: &Props, k: &str) -> Vec<String> {
 impl Provider for LoadBalancerType {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
+    }
+
+    /// At least two subnets (AWS wants two zones).
+    fn check(&self, r: &Resource, _stack: &Stack) -> Vec<Diagnostic> {
+        match r.props.get("subnet_ids") {
+            Some(Value::List(l)) if l.len() < 2 => vec![Diagnostic::new(
+                r.field_pos.get("subnet_ids").cloned().unwrap_or(r.pos.clone()),
+                format!(
+                    "`{}`: an application load balancer needs subnets in at least two availability zones ({} given)",
+                    r.addr,
+                    l.len()
+                ),
+            )
+            .hint("list a subnet of each zone: [\"${public_a.id}\", \"${public_b.id}\"]")],
+            _ => Vec::new(),
+        }
     }
 
     /// DescribeLoadBalancers (one page of 400), DescribeTags for those named like this

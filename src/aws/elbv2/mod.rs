@@ -11,6 +11,7 @@ pub mod target_group;
 
 use super::retry::service_calls;
 use super::{creation_tags, Owned};
+use crate::config::{Diagnostic, Resource};
 use crate::model::schema::{Default, Field, Kind};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{ErrorKind, Live, ProviderError, Request, Scope, TagDelta};
@@ -442,6 +443,32 @@ pub fn from_actions(actions: &[Action]) -> Value {
         }
         other => one("unmanaged", s(other.map(|t| t.as_str()))),
     }
+}
+
+/// Where `field` of `r` was written (the resource itself if not known).
+pub fn pos_of(r: &Resource, field: &str) -> crate::config::Pos {
+    r.field_pos.get(field).cloned().unwrap_or(r.pos.clone())
+}
+
+/// A declared action (`field` of `r`) must say exactly one thing to do.
+pub fn check_action(r: &Resource, field: &str) -> Option<Diagnostic> {
+    let Some(Value::Map(m)) = r.props.get(field) else {
+        return None;
+    };
+    let given = ["forward", "redirect", "fixed_response"]
+        .into_iter()
+        .filter(|k| m.get(*k).is_some_and(|v| !matches!(v, Value::Null)))
+        .count();
+    (given != 1).then(|| {
+        Diagnostic::new(
+            pos_of(r, field),
+            format!(
+                "`{}`: {field} must have exactly one of `forward`, `redirect` or `fixed_response` ({given} given)",
+                r.addr
+            ),
+        )
+        .hint("for example `{ forward: \"${frontend_tg.arn}\" }`")
+    })
 }
 
 /// The target group ARN an action forwards to, if it does.
