@@ -576,7 +576,21 @@ def modify_load_balancer_attributes(self, arn, attrs):
     return _modify_load_balancer_attributes(self, arn, attrs)
 
 
+def add_tags(self, resource_arns, tags):
+    # AWS: a load balancer, target group, listener or rule takes up to 50 tags. moto
+    # refuses an AddTags that would take one past 10 (TooManyTags), which a stack with
+    # a few tags of its own reaches with the ownership tags.
+    tag_dict = self.tagging_service.flatten_tag_list(tags)
+    for arn in resource_arns:
+        existing = self.tagging_service.get_tag_dict_for_resource(arn)
+        if len(set(existing) | set(tag_dict)) > 50:
+            raise _elb.TooManyTagsError()
+        self._get_resource_by_arn(arn)
+        self.tagging_service.tag_resource(arn, tags)
+
+
 _elb.ELBv2Backend.delete_load_balancer = delete_load_balancer
+_elb.ELBv2Backend.add_tags = add_tags
 _elb.ELBv2Backend.modify_load_balancer_attributes = modify_load_balancer_attributes
 
 # (end of Elastic Load Balancing v2)

@@ -411,11 +411,12 @@ async fn elb_types_create_replan_nothing_update_in_place_and_are_deleted() {
         .unwrap_or_default();
     assert_eq!(paths, ["/api/*", "/graphql"]);
 
-    // A stack tag reaches every type by AddTags, listeners and rules included.
+    // Stack tags reach every type by AddTags, listeners and rules included (with the
+    // seven ownership tags, eleven: moto's limit was ten, AWS's is fifty).
     p.edit(
         "stacks/bandup.yaml",
         "stack: elbtest\n",
-        "stack: elbtest\ntags: { team: edge }\n",
+        "stack: elbtest\ntags: { team: edge, project: ielts-bandup, environment: dev, cost-centre: platform }\n",
     );
     let retag = plan_of(&p, &registry, Mode::Normal).await;
     for addr in ["alb", "frontend_tg", "backend_tg", "http", "https", "api"] {
@@ -446,6 +447,15 @@ async fn elb_types_create_replan_nothing_update_in_place_and_are_deleted() {
             "{d:?}"
         );
     }
+    // One more on resources that carry eleven (moto refused a twelfth).
+    p.edit(
+        "stacks/bandup.yaml",
+        "team: edge,",
+        "team: edge, owner: web,",
+    );
+    let more = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(more.summary.change, 10, "{:#?}", changes(&more));
+    converges(&more, &p, &registry).await;
 
     // The rule leaves the stack: it is deleted; the listener's default stays.
     let text = std::fs::read_to_string(p.root().join("stacks/bandup.yaml")).expect("read");
