@@ -482,7 +482,7 @@ async fn elb_types_create_replan_nothing_update_in_place_and_are_deleted() {
 }
 
 #[tokio::test]
-async fn elb_target_group_port_change_makes_the_new_group_first_and_moves_the_rule() {
+async fn elb_target_group_port_change_makes_the_new_group_first_and_moves_listener_and_rule() {
     let moto = Moto::start();
     let sdk = moto.sdk().await;
     let registry = bandup_infra::aws::registry(&sdk);
@@ -492,33 +492,51 @@ async fn elb_target_group_port_change_makes_the_new_group_first_and_moves_the_ru
     let first = plan_of(&p, &registry, Mode::Normal).await;
     converges(&first, &p, &registry).await;
     let before = plan_of(&p, &registry, Mode::Normal).await;
-    let old = live_id(&before, "backend_tg");
+    let old = [
+        live_id(&before, "frontend_tg"),
+        live_id(&before, "backend_tg"),
+    ];
 
+    // The frontend group is what the HTTPS listener forwards to, the backend group what
+    // the rule forwards to.
+    p.edit("stacks/bandup.yaml", "port: 3000", "port: 3001");
     p.edit("stacks/bandup.yaml", "port: 8000", "port: 8080");
     let replace = plan_of(&p, &registry, Mode::Normal).await;
     assert_eq!(
         changes(&replace),
         BTreeMap::from([
+            (
+                "frontend_tg".to_string(),
+                change(Action::Replace, &["port"])
+            ),
             ("backend_tg".to_string(), change(Action::Replace, &["port"])),
+            (
+                "https".to_string(),
+                change(Action::Update, &["default_action"])
+            ),
             ("api".to_string(), change(Action::Update, &["action"])),
         ])
     );
-    let planned = replace
-        .resources
-        .iter()
-        .find(|r| r.addr.as_str() == "backend_tg")
-        .expect("planned");
-    assert!(planned.create_first, "in use by the rule: made first");
+    for addr in ["frontend_tg", "backend_tg"] {
+        let planned = replace
+            .resources
+            .iter()
+            .find(|r| r.addr.as_str() == addr)
+            .expect("planned");
+        assert!(planned.create_first, "{addr} is in use: made first");
+    }
     let text = bandup_infra::ui::plan::render(&replace);
-    assert!(text.contains("+/- backend_tg"), "{text}");
-    assert!(text.contains("~ api"), "{text}");
+    for line in ["+/- frontend_tg", "+/- backend_tg", "~ https", "~ api"] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
     converges(&replace, &p, &registry).await;
 
     let groups = target_groups(&elb).await;
-    assert_eq!(groups.len(), 2, "the old group is gone");
+    assert_eq!(groups.len(), 2, "the old groups are gone");
     assert!(groups
         .iter()
-        .all(|g| g.target_group_arn() != Some(old.as_str())));
+        .all(|g| !old.iter().any(|o| g.target_group_arn() == Some(o.as_str()))));
+    assert!(groups.iter().any(|g| g.port() == Some(3001)));
     let new = groups
         .iter()
         .find(|g| g.port() == Some(8080))
@@ -536,6 +554,16 @@ async fn elb_target_group_port_change_makes_the_new_group_first_and_moves_the_ru
     assert_eq!(
         api[0].actions()[0].target_group_arn(),
         new.target_group_arn()
+    );
+    let listener = elb
+        .describe_listeners()
+        .listener_arns(&https)
+        .send()
+        .await
+        .expect("listener");
+    assert_eq!(
+        listener.listeners()[0].default_actions()[0].target_group_arn(),
+        Some(live_id(&after, "frontend_tg").as_str())
     );
 }
 
@@ -743,4 +771,92 @@ resources:
         assert!(found.iter().any(|f| f.contains(e)), "{e}\nin {found:#?}");
     }
     assert_eq!(found.len(), expect.len(), "{found:#?}");
+}
+
+/// A target group another stack's listener forwards to is not deleted: the refusal is
+/// tried again for a while (AWS lets go lazily), then names what is in the way.
+#[tokio::test]
+async fn elb_a_target_group_in_use_elsewhere_is_refused_naming_the_listener() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    let p = Project::with_stack(
+        r#"stack: elbtest
+resources:
+  vpc:
+    type: aws_vpc
+    properties:
+      cidr_block: 10.71.0.0/16
+  public_a:
+    type: aws_subnet
+    properties:
+      vpc_id: ${vpc.id}
+      cidr_block: 10.71.1.0/24
+      availability_zone: eu-west-2a
+  public_b:
+    type: aws_subnet
+    properties:
+      vpc_id: ${vpc.id}
+      cidr_block: 10.71.2.0/24
+      availability_zone: eu-west-2b
+  frontend_tg:
+    type: aws_lb_target_group
+    timeouts: { delete: 3s }
+    properties:
+      port: 3000
+      vpc_id: ${vpc.id}
+"#,
+    );
+    let first = plan_of(&p, &registry, Mode::Normal).await;
+    converges(&first, &p, &registry).await;
+    let live = plan_of(&p, &registry, Mode::Normal).await;
+    let group = live_id(&live, "frontend_tg");
+
+    // Another stack's balancer forwards to it.
+    let foreign = elb
+        .create_load_balancer()
+        .name("someone-elses-alb")
+        .subnets(live_id(&live, "public_a"))
+        .subnets(live_id(&live, "public_b"))
+        .send()
+        .await
+        .expect("foreign balancer");
+    let foreign_arn = foreign.load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap_or_default()
+        .to_string();
+    elb.create_listener()
+        .load_balancer_arn(&foreign_arn)
+        .port(80)
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+        .default_actions(
+            aws_sdk_elasticloadbalancingv2::types::Action::builder()
+                .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward)
+                .target_group_arn(&group)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("foreign listener");
+
+    let destroy = plan_of(&p, &registry, Mode::Destroy { force: false }).await;
+    let report = apply(&destroy, &registry, 10, Arc::new(Quiet)).await;
+    let failed = failures(&report);
+    let refused = failed
+        .iter()
+        .find(|f| f.starts_with("frontend_tg: "))
+        .unwrap_or_else(|| panic!("{failed:#?}"));
+    assert!(refused.contains("ResourceInUse"), "{refused}");
+    assert!(
+        refused.contains(&format!(
+            "a listener or rule of load balancer {foreign_arn} (not owned by this stack)"
+        )),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("point those listeners and rules at another target group"),
+        "{refused}"
+    );
+    assert_eq!(target_groups(&elb).await.len(), 1, "still there");
 }
