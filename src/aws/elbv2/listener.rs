@@ -72,15 +72,18 @@ impl ListenerType {
 }
 
 /// Every listener of the load balancer `arn` (DescribeListeners, paginated).
+/// A balancer deleted meanwhile has none.
 pub async fn listeners_of(elb: &Client, arn: &str) -> Result<Vec<Listener>, ProviderError> {
-    elb.describe_listeners()
-        .load_balancer_arn(arn)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| error("DescribeListeners", e))
+    super::or_none(
+        elb.describe_listeners()
+            .load_balancer_arn(arn)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| error("DescribeListeners", e)),
+    )
 }
 
 fn props_of(l: &Listener) -> Props {

@@ -266,16 +266,17 @@ impl Provider for ListenerRuleType {
             .filter_map(|l| l.listener_arn().map(str::to_string))
             .collect();
         let per_listener = try_join_all(listeners.iter().map(|arn| async move {
-            let rules: Vec<Rule> = self
-                .elb
-                .describe_rules()
-                .listener_arn(arn)
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<_, _>>()
-                .await
-                .map_err(|e| error("DescribeRules", e))?;
+            let rules: Vec<Rule> = super::or_none(
+                self.elb
+                    .describe_rules()
+                    .listener_arn(arn)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .collect::<Result<Vec<_>, _>>()
+                    .await
+                    .map_err(|e| error("DescribeRules", e)),
+            )?;
             Ok::<_, ProviderError>((arn, rules))
         }))
         .await?;

@@ -195,6 +195,15 @@ pub async fn owned_load_balancers(
         .collect())
 }
 
+/// A listing under a parent that may have just been deleted (by another run, or with
+/// its load balancer): gone means nothing under it.
+pub fn or_none<T>(r: Result<Vec<T>, ProviderError>) -> Result<Vec<T>, ProviderError> {
+    match r {
+        Err(e) if e.is_not_found() => Ok(Vec::new()),
+        other => other,
+    }
+}
+
 /// Set and remove tags on any ELB resource (its id is its ARN).
 pub async fn retag(elb: &Client, live: &Live, delta: &TagDelta) -> Result<(), ProviderError> {
     if !delta.set.is_empty() {
