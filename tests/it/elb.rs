@@ -290,10 +290,10 @@ async fn elb_types_create_replan_nothing_update_in_place_and_are_deleted() {
     assert_eq!(reads(&again, "aws_lb"), (1, 3));
     // DescribeTargetGroups, DescribeTags, DescribeTargetGroupAttributes x2.
     assert_eq!(reads(&again, "aws_lb_target_group"), (2, 4));
-    // DescribeLoadBalancers, DescribeTags, DescribeListeners, DescribeTags.
-    assert_eq!(reads(&again, "aws_lb_listener"), (2, 4));
+    // DescribeLoadBalancers, DescribeListeners, DescribeTags (of the listeners).
+    assert_eq!(reads(&again, "aws_lb_listener"), (2, 3));
     // ... and DescribeRules for each of the two listeners.
-    assert_eq!(reads(&again, "aws_lb_listener_rule"), (1, 6));
+    assert_eq!(reads(&again, "aws_lb_listener_rule"), (1, 5));
 
     // What AWS holds.
     let alb = live_id(&again, "alb");
@@ -457,7 +457,32 @@ async fn elb_types_create_replan_nothing_update_in_place_and_are_deleted() {
     assert_eq!(more.summary.change, 10, "{:#?}", changes(&more));
     converges(&more, &p, &registry).await;
 
-    // The rule leaves the stack: it is deleted; the listener's default stays.
+    // Someone adds a rule of their own to the listener: not ours, never read or touched.
+    use aws_sdk_elasticloadbalancingv2::types as elbt;
+    elb.create_rule()
+        .listener_arn(https.listener_arn().unwrap_or_default())
+        .priority(99)
+        .conditions(
+            elbt::RuleCondition::builder()
+                .field("path-pattern")
+                .values("/theirs")
+                .build(),
+        )
+        .actions(
+            elbt::Action::builder()
+                .r#type(elbt::ActionTypeEnum::FixedResponse)
+                .fixed_response_config(
+                    elbt::FixedResponseActionConfig::builder()
+                        .status_code("204")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("their rule");
+
+    // Our rule leaves the stack: it is deleted; theirs and the listener's default stay.
     let text = std::fs::read_to_string(p.root().join("stacks/bandup.yaml")).expect("read");
     let (kept, _) = text.split_once("  api:\n").expect("the rule");
     std::fs::write(p.root().join("stacks/bandup.yaml"), kept).expect("write");
@@ -467,9 +492,9 @@ async fn elb_types_create_replan_nothing_update_in_place_and_are_deleted() {
         BTreeMap::from([("api".to_string(), change(Action::Delete, &[]))])
     );
     converges(&removed, &p, &registry).await;
-    assert!(rules(&elb, https.listener_arn().unwrap_or_default())
-        .await
-        .is_empty());
+    let left = rules(&elb, https.listener_arn().unwrap_or_default()).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].priority(), Some("99"));
 
     // Destroy: listeners before the balancer, target groups after the listeners.
     let destroy = plan_of(&p, &registry, Mode::Destroy { force: false }).await;

@@ -5,8 +5,8 @@
 //! but the load balancer changes in place (ModifyListener).
 
 use super::{
-    check_action, deleted, describe_tags, error, forwards_to, from_actions, int, once,
-    owned_load_balancers, pos_of, retag, tags, to_action, ACTION,
+    candidate_load_balancers, check_action, deleted, describe_tags, error, forwards_to,
+    from_actions, int, once, pos_of, retag, tags, to_action, ACTION,
 };
 use crate::aws::{live, Clients, Owned};
 use crate::config::{Diagnostic, Resource, Stack};
@@ -171,16 +171,16 @@ impl Provider for ListenerType {
         out
     }
 
-    /// This stack's load balancers (DescribeLoadBalancers, DescribeTags), then
+    /// The load balancers named like this stack's (DescribeLoadBalancers), then
     /// DescribeListeners for each, concurrently, then DescribeTags for their listeners
-    /// (20 a call): 3 + n calls for n balancers.
+    /// (20 a call), which say whose each listener is: 2 + n calls for n balancers.
     async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
-        let lbs = owned_load_balancers(&self.elb, scope).await?;
-        let per_lb =
-            try_join_all(lbs.iter().map(|(lb, _)| {
-                listeners_of(&self.elb, lb.load_balancer_arn().unwrap_or_default())
-            }))
-            .await?;
+        let lbs = candidate_load_balancers(&self.elb, scope).await?;
+        let per_lb = try_join_all(
+            lbs.iter()
+                .map(|lb| listeners_of(&self.elb, lb.load_balancer_arn().unwrap_or_default())),
+        )
+        .await?;
         let listeners: Vec<Listener> = per_lb.into_iter().flatten().collect();
         let arns: Vec<String> = listeners
             .iter()

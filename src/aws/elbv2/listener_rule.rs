@@ -6,8 +6,8 @@
 
 use super::listener::listeners_of;
 use super::{
-    check_action, deleted, describe_tags, error, forwards_to, from_actions, once,
-    owned_load_balancers, pos_of, retag, tags, to_action, ACTION,
+    candidate_load_balancers, check_action, deleted, describe_tags, error, forwards_to,
+    from_actions, once, pos_of, retag, tags, to_action, ACTION,
 };
 use crate::aws::{live, Clients, Owned};
 use crate::config::{Diagnostic, Resource, Stack};
@@ -249,17 +249,18 @@ impl Provider for ListenerRuleType {
         out
     }
 
-    /// This stack's load balancers (DescribeLoadBalancers, DescribeTags), their listeners
-    /// (DescribeListeners each), the rules of each listener (DescribeRules each), all
-    /// concurrently, then DescribeTags for the rules that are not a listener's default
-    /// (20 a call): 3 + balancers + listeners calls.
+    /// The load balancers named like this stack's (DescribeLoadBalancers), their
+    /// listeners (DescribeListeners each), the rules of each listener (DescribeRules
+    /// each), all concurrently, then DescribeTags for the rules that are not a
+    /// listener's default (20 a call), which say whose each rule is: 2 + balancers +
+    /// listeners calls.
     async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
-        let lbs = owned_load_balancers(&self.elb, scope).await?;
-        let per_lb =
-            try_join_all(lbs.iter().map(|(lb, _)| {
-                listeners_of(&self.elb, lb.load_balancer_arn().unwrap_or_default())
-            }))
-            .await?;
+        let lbs = candidate_load_balancers(&self.elb, scope).await?;
+        let per_lb = try_join_all(
+            lbs.iter()
+                .map(|lb| listeners_of(&self.elb, lb.load_balancer_arn().unwrap_or_default())),
+        )
+        .await?;
         let listeners: Vec<String> = per_lb
             .into_iter()
             .flatten()
