@@ -319,6 +319,14 @@ fn made(owned: Owned, lb: &LoadBalancer, props: Props) -> Live {
             .iter()
             .filter_map(|z| z.subnet_id().map(str::to_string)),
     );
+    // The log bucket goes after the balancer that writes to it.
+    if let Some(Value::Map(logs)) = props.get("access_logs") {
+        refs.extend(
+            logs.get("bucket")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        );
+    }
     let s = |v: Option<&str>| Value::Str(v.unwrap_or_default().to_string());
     live(
         owned,
