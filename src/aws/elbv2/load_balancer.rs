@@ -387,10 +387,16 @@ impl Provider for LoadBalancerType {
             .await?
             .into_iter()
             .filter(|(_, o)| only.is_none_or(|a| &o.addr == a));
+        // A balancer deleted since it was listed is left out.
         let found = try_join_all(ours.map(|(lb, o)| async move {
-            let attrs = self
+            let attrs = match self
                 .attributes(lb.load_balancer_arn().unwrap_or_default())
-                .await?;
+                .await
+            {
+                Ok(a) => a,
+                Err(e) if e.is_not_found() => return Ok(None),
+                Err(e) => return Err(e),
+            };
             let created = lb.created_time().and_then(crate::aws::millis);
             let mut l = made(o.or_created(created), &lb, props_of(&lb, &attrs));
             match lb.state().and_then(|s| s.code()) {
@@ -400,10 +406,10 @@ impl Provider for LoadBalancerType {
                 Some(LoadBalancerStateEnum::Failed) => l.pending = Some("failed".into()),
                 _ => {}
             }
-            Ok::<_, ProviderError>(l)
+            Ok::<_, ProviderError>(Some(l))
         }))
         .await?;
-        Ok(found)
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// The declared fields; `access_logs` left out of the stack means no logs (a live

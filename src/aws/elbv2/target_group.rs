@@ -321,11 +321,16 @@ impl Provider for TargetGroupType {
             let o = crate::aws::owned(scope, t)?;
             only.is_none_or(|a| &o.addr == a).then_some((g, o))
         });
-        try_join_all(ours.map(|(g, o)| async move {
-            let delay = self.delay(g.target_group_arn().unwrap_or_default()).await?;
-            Ok::<_, ProviderError>(made(o, &g, props_of(&g, delay)))
+        // A group deleted since it was listed is left out.
+        let found = try_join_all(ours.map(|(g, o)| async move {
+            match self.delay(g.target_group_arn().unwrap_or_default()).await {
+                Ok(delay) => Ok(Some(made(o, &g, props_of(&g, delay)))),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e),
+            }
         }))
-        .await
+        .await?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     async fn create(&self, req: &Request<'_>) -> Result<Live, ProviderError> {
