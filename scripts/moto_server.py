@@ -632,6 +632,121 @@ _ecsr.EC2ContainerServiceResponse.list_task_definition_families = (
 
 # --- Elastic Load Balancing v2 -----------------------------------------------------------
 
+import json as _json
+
+import moto.elbv2.models as _elb
+from moto.elbv2.exceptions import ELBClientError as _ElbError
+
+_delete_load_balancer = _elb.ELBv2Backend.delete_load_balancer
+
+
+def delete_load_balancer(self, arn):
+    # AWS: DeleteLoadBalancer of a balancer whose attribute deletion_protection.enabled
+    # is true fails with OperationNotPermitted. moto deletes it.
+    balancer = self.load_balancers.get(arn)
+    if balancer is not None and balancer.attrs.get("deletion_protection.enabled") == "true":
+        raise _ElbError(
+            "OperationNotPermitted",
+            f"Load balancer '{arn}' cannot be deleted because deletion protection is enabled",
+        )
+    return _delete_load_balancer(self, arn)
+
+
+
+# The account that writes a region's ALB access logs, in regions opened before August
+# 2022 (AWS documents one per region); newer regions use the service principal.
+_ELB_LOG_ACCOUNTS = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-west-3": "009996457667",
+    "eu-central-1": "054676820928",
+    "eu-north-1": "897822967062",
+}
+_ELB_LOG_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
+
+
+def _elb_may_write(policy, region):
+    # True when a statement allows s3:PutObject to the region's ELB account or the log
+    # delivery service.
+    try:
+        doc = _json.loads(policy.decode() if isinstance(policy, bytes) else policy)
+    except ValueError:
+        return False
+    statements = doc.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    account = _ELB_LOG_ACCOUNTS.get(region)
+    for st in statements:
+        if st.get("Effect") != "Allow":
+            continue
+        actions = st.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if not any(a in ("s3:PutObject", "s3:*", "*") for a in actions):
+            continue
+        principal = st.get("Principal", {})
+        if not isinstance(principal, dict):
+            continue
+        services = principal.get("Service", [])
+        services = [services] if isinstance(services, str) else services
+        accounts = principal.get("AWS", [])
+        accounts = [accounts] if isinstance(accounts, str) else accounts
+        if _ELB_LOG_SERVICE in services:
+            return True
+        if account and any(a in (account, f"arn:aws:iam::{account}:root") for a in accounts):
+            return True
+    return False
+
+
+_modify_load_balancer_attributes = _elb.ELBv2Backend.modify_load_balancer_attributes
+
+
+def modify_load_balancer_attributes(self, arn, attrs):
+    # AWS: switching access logs on checks that Elastic Load Balancing may write to the
+    # bucket (it writes a test object) and fails with InvalidConfigurationRequest
+    # "Access Denied for bucket: <name>. Please check S3bucket permission" when the
+    # bucket's policy does not allow s3:PutObject to the region's ELB account or to
+    # logdelivery.elasticloadbalancing.amazonaws.com ("The specified bucket does not
+    # exist" without a bucket). moto accepts any bucket name.
+    balancer = self.load_balancers.get(arn)
+    if balancer is not None and attrs.get("access_logs.s3.enabled") == "true":
+        from moto.s3.models import s3_backends
+
+        name = attrs.get("access_logs.s3.bucket") or balancer.attrs.get("access_logs.s3.bucket")
+        bucket = s3_backends[self.account_id][self.partition].buckets.get(name)
+        if bucket is None:
+            raise _ElbError(
+                "InvalidConfigurationRequest",
+                f"The specified bucket does not exist: {name}",
+            )
+        if not bucket.policy or not _elb_may_write(bucket.policy, self.region_name):
+            raise _ElbError(
+                "InvalidConfigurationRequest",
+                f"Access Denied for bucket: {name}. Please check S3bucket permission",
+            )
+    return _modify_load_balancer_attributes(self, arn, attrs)
+
+
+def add_tags(self, resource_arns, tags):
+    # AWS: a load balancer, target group, listener or rule takes up to 50 tags. moto
+    # refuses an AddTags that would take one past 10 (TooManyTags), which a stack with
+    # a few tags of its own reaches with the ownership tags.
+    tag_dict = self.tagging_service.flatten_tag_list(tags)
+    for arn in resource_arns:
+        existing = self.tagging_service.get_tag_dict_for_resource(arn)
+        if len(set(existing) | set(tag_dict)) > 50:
+            raise _elb.TooManyTagsError()
+        self._get_resource_by_arn(arn)
+        self.tagging_service.tag_resource(arn, tags)
+
+
+_elb.ELBv2Backend.delete_load_balancer = delete_load_balancer
+_elb.ELBv2Backend.add_tags = add_tags
+_elb.ELBv2Backend.modify_load_balancer_attributes = modify_load_balancer_attributes
+
 # (end of Elastic Load Balancing v2)
 
 

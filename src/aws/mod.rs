@@ -68,6 +68,10 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         Arc::new(appautoscaling::service_scaling::ServiceScaling::new(aws)),
         //
         // Load balancing.
+        Arc::new(elbv2::load_balancer::LoadBalancerType::new(aws)),
+        Arc::new(elbv2::target_group::TargetGroupType::new(aws)),
+        Arc::new(elbv2::listener::ListenerType::new(aws)),
+        Arc::new(elbv2::listener_rule::ListenerRuleType::new(aws)),
         //
         // Certificates, DNS and the firewall.
         //
