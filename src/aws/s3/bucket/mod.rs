@@ -60,9 +60,11 @@ impl Bucket {
     }
 
     fn settings(&self) -> Settings<'_> {
+        let region = self.s3.config().region().map_or("", |r| r.as_ref());
         Settings {
             s3: &self.s3,
-            partition: partition(self.s3.config().region().map_or("", |r| r.as_ref())),
+            partition: partition(region),
+            region,
         }
     }
 
@@ -278,11 +280,12 @@ impl Provider for Bucket {
             let Some(v) = want.get(*field) else { continue };
             let unset = match v {
                 Value::Bool(false) => matches!(*field, "versioning" | "deny_insecure_transport"),
+                Value::Null => true,
                 Value::List(l) => l.is_empty(),
                 _ => false,
             };
             if !unset {
-                settings.write(&name, field, v).await?;
+                settings.write(&name, field, v, &want).await?;
             }
         }
         let mut made = Owned::made(req);
@@ -295,7 +298,7 @@ impl Provider for Bucket {
         let settings = self.settings();
         for change in self.diff(req.props, l) {
             if let Some(v) = want.get(&change.field) {
-                settings.write(&l.id, &change.field, v).await?;
+                settings.write(&l.id, &change.field, v, &want).await?;
             }
         }
         let mut next = l.clone();

@@ -160,6 +160,11 @@ pub static SCHEMA: Schema = Schema {
                 "a bucket policy denying every request not made over TLS",
             )
         },
+        Field::new(
+            "alb_access_logs_prefix",
+            Kind::Str,
+            "let Elastic Load Balancing write access logs under this prefix (\"\" for the root): the bucket policy grants it",
+        ),
         Field {
             default: Some(Default::EmptyList),
             ..Field::new(

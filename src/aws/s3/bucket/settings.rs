@@ -38,6 +38,7 @@ pub const FIELDS: &[&str] = &[
     "versioning",
     "lifecycle_rules",
     "deny_insecure_transport",
+    "alb_access_logs_prefix",
     "cors_rules",
 ];
 
@@ -168,6 +169,8 @@ pub struct Settings<'a> {
     pub s3: &'a aws_sdk_s3::Client,
     /// `aws`, `aws-cn` or `aws-us-gov`: the partition in ARNs.
     pub partition: &'a str,
+    /// The region (which account Elastic Load Balancing writes access logs as).
+    pub region: &'a str,
 }
 
 impl Settings<'_> {
@@ -182,13 +185,15 @@ impl Settings<'_> {
             self.policy(bucket),
             self.cors(bucket),
         );
+        let policy = policy?;
         Ok(Props::from([
             ("block_public_access".to_string(), pab?),
             ("object_ownership".to_string(), own?),
             ("encryption".to_string(), enc?),
             ("versioning".to_string(), ver?),
             ("lifecycle_rules".to_string(), life?),
-            ("deny_insecure_transport".to_string(), policy?),
+            ("deny_insecure_transport".to_string(), policy.0),
+            ("alb_access_logs_prefix".to_string(), policy.1),
             ("cors_rules".to_string(), cors?),
         ]))
     }
@@ -299,26 +304,32 @@ impl Settings<'_> {
         Ok(Value::List(rules.iter().map(lifecycle::value).collect()))
     }
 
-    /// `true` when the policy is the one this tool generates, `false` when there is
-    /// none, else a description of the other policy (which an apply replaces).
-    async fn policy(&self, bucket: &str) -> Result<Value, ProviderError> {
+    /// What the bucket's policy stands for: `deny_insecure_transport` (`true` or `false`)
+    /// and `alb_access_logs_prefix` (the prefix, or null), when it is a policy this tool
+    /// writes; otherwise a description of the other policy for both (an apply replaces it).
+    async fn policy(&self, bucket: &str) -> Result<(Value, Value), ProviderError> {
         let out = optional(
             "GetBucketPolicy",
             self.s3.get_bucket_policy().bucket(bucket).send().await,
         )?;
         let Some(text) = out.as_ref().and_then(|o| o.policy()) else {
-            return Ok(Value::Bool(false));
+            return Ok((Value::Bool(false), Value::Null));
         };
         let have: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
-        let ours = document::from_json(&policy::deny_insecure_policy(self.partition, bucket));
-        if document::same_policy(&document::from_json(&have), &ours) {
-            return Ok(Value::Bool(true));
+        let deny = policy::has_deny(&have);
+        let prefix = policy::alb_logs_prefix(&have, self.partition, bucket);
+        let ours = policy::policy(self.partition, bucket, self.region, deny, prefix.as_deref());
+        if let Some(ours) = ours {
+            if document::same_policy(&document::from_json(&have), &document::from_json(&ours)) {
+                return Ok((Value::Bool(deny), str_or_null(prefix)));
+            }
         }
         let n = have
             .get("Statement")
             .map(|s| s.as_array().map_or(1, Vec::len))
             .unwrap_or(0);
-        Ok(s(&format!("another policy ({n} statements)")))
+        let other = s(&format!("another policy ({n} statements)"));
+        Ok((other.clone(), other))
     }
 
     async fn cors(&self, bucket: &str) -> Result<Value, ProviderError> {
@@ -346,12 +357,14 @@ impl Settings<'_> {
         ))
     }
 
-    /// Bring one setting (a name from `FIELDS`) of `bucket` to `want`.
+    /// Bring one setting (a name from `FIELDS`) of `bucket` to `want`; `all` is every
+    /// desired setting (the policy stands for two of them).
     pub async fn write(
         &self,
         bucket: &str,
         field: &str,
         want: &Value,
+        all: &Props,
     ) -> Result<(), ProviderError> {
         match field {
             "block_public_access" => self.set_public_access(bucket, want).await,
@@ -359,7 +372,9 @@ impl Settings<'_> {
             "encryption" => self.set_encryption(bucket, want).await,
             "versioning" => self.set_versioning(bucket, want).await,
             "lifecycle_rules" => self.set_lifecycle(bucket, want).await,
-            "deny_insecure_transport" => self.set_policy(bucket, want).await,
+            "deny_insecure_transport" | "alb_access_logs_prefix" => {
+                self.set_policy(bucket, all).await
+            }
             "cors_rules" => self.set_cors(bucket, want).await,
             _ => Ok(()),
         }
@@ -531,8 +546,13 @@ impl Settings<'_> {
         Ok(())
     }
 
-    async fn set_policy(&self, bucket: &str, want: &Value) -> Result<(), ProviderError> {
-        if want.as_bool() != Some(true) {
+    async fn set_policy(&self, bucket: &str, all: &Props) -> Result<(), ProviderError> {
+        let deny = all
+            .get("deny_insecure_transport")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let prefix = all.get("alb_access_logs_prefix").and_then(Value::as_str);
+        let Some(policy) = policy::policy(self.partition, bucket, self.region, deny, prefix) else {
             let r = self
                 .s3
                 .delete_bucket_policy()
@@ -544,12 +564,11 @@ impl Settings<'_> {
                 .send()
                 .await;
             return optional("DeleteBucketPolicy", r).map(|_| ());
-        }
-        let policy = policy::deny_insecure_policy(self.partition, bucket).to_string();
+        };
         self.s3
             .put_bucket_policy()
             .bucket(bucket)
-            .policy(policy)
+            .policy(policy.to_string())
             .customize()
             .config_override(eventually::<
                 aws_sdk_s3::operation::put_bucket_policy::PutBucketPolicyError,
@@ -612,6 +631,10 @@ impl Settings<'_> {
             .map_err(|e| error(op, e))?;
         Ok(())
     }
+}
+
+fn str_or_null(v: Option<String>) -> Value {
+    v.map(Value::Str).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
