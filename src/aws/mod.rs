@@ -63,6 +63,9 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         // Load balancing.
         //
         // Certificates, DNS and the firewall.
+        Arc::new(route53::zone::Zone::new(aws)),
+        Arc::new(route53::record::Record::new(aws)),
+        Arc::new(acm::certificate::Certificate::new(aws)),
         //
     ]
 }
