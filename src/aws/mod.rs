@@ -66,6 +66,8 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         Arc::new(route53::zone::Zone::new(aws)),
         Arc::new(route53::record::Record::new(aws)),
         Arc::new(acm::certificate::Certificate::new(aws)),
+        Arc::new(wafv2::web_acl::WebAclType::new(aws)),
+        Arc::new(wafv2::association::Association::new(aws)),
         //
     ]
 }
