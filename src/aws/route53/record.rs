@@ -320,10 +320,12 @@ impl Provider for Record {
                     continue;
                 }
                 let set = by_key.get(&(name.clone(), rtype.clone())).map(|r| &r.set);
+                // Record sets carry no tags: they are said to carry the ones the stack
+                // wants, so that the engine finds nothing to retag.
                 let owned = Owned {
+                    tags: scope.tags_for(&addr).into_iter().collect(),
                     addr,
                     created: None,
-                    tags: BTreeMap::new(),
                 };
                 out.push(made(owned, props_of(zone, &name, &rtype, set)));
             }
@@ -373,14 +375,7 @@ impl Provider for Record {
         }
         let mut p = props;
         p.insert("zone_id".into(), Value::Str(zone));
-        Ok(made(
-            Owned {
-                addr: req.addr.clone(),
-                created: None,
-                tags: BTreeMap::new(),
-            },
-            p,
-        ))
+        Ok(made(Owned::made(req), p))
     }
 
     async fn update(&self, req: &Request<'_>, l: &Live) -> Result<Live, ProviderError> {

@@ -54,7 +54,9 @@ impl Association {
     }
 }
 
-fn made(addr: Addr, acl: &str, resource: &str) -> Live {
+/// An association as found: it carries no tags, so it is said to carry `tags` (the ones
+/// the stack wants), and the engine finds nothing to retag.
+fn made(addr: Addr, acl: &str, resource: &str, tags: BTreeMap<String, String>) -> Live {
     let props = Props::from([
         ("web_acl_arn".to_string(), Value::Str(acl.to_string())),
         ("resource_arn".to_string(), Value::Str(resource.to_string())),
@@ -68,7 +70,7 @@ fn made(addr: Addr, acl: &str, resource: &str) -> Live {
         outputs,
         refs: vec![acl.to_string(), resource.to_string()],
         created: None,
-        tags: BTreeMap::new(),
+        tags,
         pending: None,
     }
 }
@@ -210,7 +212,8 @@ impl Provider for Association {
             if only.is_some_and(|o| *o != addr) {
                 continue;
             }
-            out.push(made(addr, &acl, &lb));
+            let tags = scope.tags_for(&addr).into_iter().collect();
+            out.push(made(addr, &acl, &lb, tags));
         }
         Ok(out)
     }
@@ -242,7 +245,12 @@ impl Provider for Association {
             }
         })
         .await?;
-        Ok(made(req.addr.clone(), &acl, &lb))
+        Ok(made(
+            req.addr.clone(),
+            &acl,
+            &lb,
+            req.tags().into_iter().collect(),
+        ))
     }
 
     /// Associations carry no tags.
