@@ -23,8 +23,6 @@ use bandup_infra::provider::Registry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-const ENV: &str = "default";
-
 async fn plan_of(p: &Project, registry: &Registry, mode: Mode) -> Plan {
     let (stack, graph) = crate::support::load(p.root(), None, registry);
     plan(&stack, &graph, registry, mode, &Quiet)
