@@ -14,7 +14,8 @@
 //! its load balancers. The script also corrects CREATE over an existing record set,
 //! certificates in use by listeners, and deleting a web ACL still associated.
 
-use crate::support::moto::Moto;
+use crate::support::moto::{sdk_at, Moto};
+use crate::support::proxy::{Fault, Proxy, Rule};
 use crate::support::Project;
 use bandup_infra::apply::{apply, Status};
 use bandup_infra::model::Quiet;
@@ -771,4 +772,82 @@ async fn a_certificate_a_listener_uses_is_not_deleted_and_the_listener_is_named(
     assert!(failed.contains("ResourceInUseException"), "{failed}");
     assert!(failed.contains(&lb), "names the load balancer: {failed}");
     assert_eq!(certificates(&acm).await, ["inuse.example.com"]);
+}
+
+fn fault_stack(lb_arn: &str) -> String {
+    format!(
+        r#"stack: faulttest
+resources:
+  zone:
+    type: aws_route53_zone
+    properties:
+      name: fault.example.com
+  cert:
+    type: aws_acm_certificate
+    properties:
+      domain_name: app.fault.example.com
+      zone_id: ${{zone.id}}
+  waf:
+    type: aws_wafv2_web_acl
+    properties:
+      managed_rule_groups:
+        - AWSManagedRulesCommonRuleSet
+      rate_limit: 2000
+  waf_alb:
+    type: aws_wafv2_web_acl_association
+    properties:
+      web_acl_arn: ${{waf.arn}}
+      resource_arn: {lb_arn}
+"#
+    )
+}
+
+#[tokio::test]
+async fn lost_answers_to_every_call_that_makes_something_converge_in_one_apply() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let (lb, lb_dns, lb_zone) = load_balancer(&sdk).await;
+    let proxy = Proxy::start(&moto.endpoint, 11);
+    let create_zone = "POST /2013-04-01/hostedzone";
+    for op in [
+        create_zone,
+        "RequestCertificate",
+        "CreateWebACL",
+        "AssociateWebACL",
+    ] {
+        proxy.rule(Rule::on(op).fault(Fault::LoseAnswer).times(1));
+    }
+    let registry = bandup_infra::aws::registry(&sdk_at(&proxy.endpoint).await);
+    let p = Project::with_stack(&fault_stack(&lb));
+    let planned = plan_of(&p, &registry, Mode::Normal).await;
+    let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
+    assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
+    assert_eq!(proxy.faults().len(), 4, "{:?}", proxy.faults());
+    // The zone (untagged: its answer and so its tagging were lost) is recognised by its
+    // caller reference, the certificate and web ACL by their tags: none made twice.
+    assert_eq!(proxy.seen(create_zone), 1, "adopted, not repeated");
+    assert_eq!(proxy.seen("RequestCertificate"), 1, "adopted, not repeated");
+    assert_eq!(proxy.seen("CreateWebACL"), 1, "adopted, not repeated");
+    let clean = bandup_infra::aws::registry(&sdk);
+    let after = plan_of(&p, &clean, Mode::Normal).await;
+    assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
+
+    // A record set whose change batch's answer is lost is found by its marker.
+    let r53 = aws_sdk_route53::Client::new(&sdk);
+    let zone = zone_ids(&r53).await[0].clone();
+    let rrset = format!("POST /2013-04-01/hostedzone/{zone}/rrset");
+    proxy.rule(Rule::on(&rrset).fault(Fault::LoseAnswer).times(1));
+    // The certificate's validation records went in one batch already.
+    let batches = proxy.seen(&rrset);
+    let stack = format!(
+        "{}  app_a:\n    type: aws_route53_record\n    properties:\n      zone_id: ${{zone.id}}\n      name: app.fault.example.com\n      type: A\n      alias:\n        name: {lb_dns}\n        zone_id: {lb_zone}\n",
+        fault_stack(&lb)
+    );
+    std::fs::write(p.root().join("stacks/bandup.yaml"), stack).expect("write");
+    let planned = plan_of(&p, &registry, Mode::Normal).await;
+    let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
+    assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
+    assert_eq!(proxy.seen(&rrset), batches + 1, "adopted, not repeated");
+    let after = plan_of(&p, &clean, Mode::Normal).await;
+    assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
 }
