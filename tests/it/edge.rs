@@ -851,3 +851,52 @@ async fn lost_answers_to_every_call_that_makes_something_converge_in_one_apply()
     let after = plan_of(&p, &clean, Mode::Normal).await;
     assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
 }
+
+#[tokio::test]
+async fn a_protected_record_says_so_in_its_marker_and_is_not_deleted_when_no_longer_declared() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let r53 = aws_sdk_route53::Client::new(&sdk);
+    let stack = format!(
+        "{OWNED_ZONE}  www:\n    type: aws_route53_record\n    protect: true\n    properties:\n      zone_id: ${{zone.id}}\n      name: www.owner.example.com\n      type: A\n      ttl: 60\n      records:\n        - 192.0.2.2\n"
+    );
+    let p = Project::with_stack(&stack);
+    let first = plan_of(&p, &registry, Mode::Normal).await;
+    apply_converges(&first, &p, &registry).await;
+    let zone = zone_ids(&r53).await[0].clone();
+    let records = records_of(&r53, &zone).await;
+    assert_eq!(
+        records.get(&("_bandup-a.www.owner.example.com".into(), "TXT".into())),
+        Some(&vec![
+            "\"bandup:stack=ownertest bandup:env=default bandup:resource=www bandup:protect=true\""
+                .to_string()
+        ])
+    );
+
+    // No longer declared: the plan refuses to delete it.
+    std::fs::write(p.root().join("stacks/bandup.yaml"), OWNED_ZONE).expect("write");
+    let (s, graph) = crate::support::load(p.root(), None, &registry);
+    let refused = plan(&s, &graph, &registry, Mode::Normal, &Quiet).await;
+    let e = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(e.contains("`www` is protected"), "{e}");
+
+    // Declared again without protect: the marker is rewritten, then it can go.
+    std::fs::write(
+        p.root().join("stacks/bandup.yaml"),
+        stack.replace("    protect: true\n", ""),
+    )
+    .expect("write");
+    let unprotect = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(
+        changes(&unprotect),
+        BTreeMap::from([("www".to_string(), change(Action::Update, &["tags"]))])
+    );
+    apply_converges(&unprotect, &p, &registry).await;
+    std::fs::write(p.root().join("stacks/bandup.yaml"), OWNED_ZONE).expect("write");
+    let removed = plan_of(&p, &registry, Mode::Normal).await;
+    apply_converges(&removed, &p, &registry).await;
+    let records = records_of(&r53, &zone).await;
+    assert!(!records.contains_key(&("www.owner.example.com".into(), "A".into())));
+    assert!(!records.contains_key(&("_bandup-a.www.owner.example.com".into(), "TXT".into())));
+}

@@ -55,12 +55,16 @@ pub fn marker_name(name: &str, rtype: &str) -> String {
 
 /// The marker's value: whose the record is (with `part` for records another type writes).
 pub fn marker_value(scope: &Scope, addr: &str, part: Option<&str>) -> String {
-    let mut v = format!(
-        "bandup:stack={} bandup:env={} bandup:resource={addr}",
-        scope.stack, scope.env
-    );
-    if let Some(p) = part {
-        v.push_str(&format!(" bandup:part={p}"));
+    let part = part.map(|p| ("bandup:part", p));
+    marker_text(&scope.stack, &scope.env, addr, part.as_slice())
+}
+
+/// A marker's value from its parts: stack, environment, address and any more fields
+/// (`bandup:part`, `bandup:protect`).
+pub fn marker_text(stack: &str, env: &str, addr: &str, more: &[(&str, &str)]) -> String {
+    let mut v = format!("bandup:stack={stack} bandup:env={env} bandup:resource={addr}");
+    for (k, val) in more {
+        v.push_str(&format!(" {k}={val}"));
     }
     format!("\"{v}\"")
 }

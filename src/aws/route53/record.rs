@@ -6,13 +6,14 @@
 
 use super::{
     apply_batch, change, dns_name, find_record, list_records, marker_fields, marker_name,
-    marker_value, markers, ours, owned_zones, record_value, txt_set, zone_id, Rrset,
+    marker_text, marker_value, markers, ours, owned_zones, record_value, txt_set, zone_id, Rrset,
 };
 use crate::aws::{Clients, Owned};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Outputs, Props, Value};
 use crate::provider::{
-    default_diff, Change, Live, Provider, ProviderError, Request, Scope, TagDelta,
+    default_diff, Change, Live, Provider, ProviderError, Request, Scope, TagDelta, TAG_ENV,
+    TAG_PROTECT, TAG_STACK,
 };
 use async_trait::async_trait;
 use aws_sdk_route53::types::{AliasTarget, ChangeAction, ResourceRecordSet, RrType};
@@ -227,6 +228,16 @@ fn record_set(props: &Props) -> Result<ResourceRecordSet, ProviderError> {
     b.build().map_err(|e| bad(&e.to_string()))
 }
 
+/// The marker of the record at `addr`: whose it is, and whether it is protected.
+fn record_marker(scope: &Scope, addr: &Addr, protect: bool) -> String {
+    let more: &[(&str, &str)] = if protect {
+        &[(TAG_PROTECT, "true")]
+    } else {
+        &[]
+    };
+    marker_text(&scope.stack, &scope.env, addr.as_str(), more)
+}
+
 /// The zones whose records the stack's record sets may be in: the zones it owns and the
 /// literal zone ids its declared records name (an existing zone passed as a parameter).
 async fn zones_to_read(
@@ -322,8 +333,9 @@ impl Provider for Record {
                 let set = by_key.get(&(name.clone(), rtype.clone())).map(|r| &r.set);
                 // Record sets carry no tags: they are said to carry the ones the stack
                 // wants, so that the engine finds nothing to retag.
+                let protect = fields.get(TAG_PROTECT).is_some_and(|p| p == "true");
                 let owned = Owned {
-                    tags: scope.tags_for(&addr).into_iter().collect(),
+                    tags: scope.desired_tags(&addr, protect).into_iter().collect(),
                     addr,
                     created: None,
                 };
@@ -349,7 +361,7 @@ impl Provider for Record {
         let set = record_set(&props)?;
         let marker = txt_set(
             &marker_name(&name, &rtype),
-            &marker_value(req.scope, req.addr.as_str(), None),
+            &record_marker(req.scope, req.addr, req.protect),
         )?;
         // CREATE, not UPSERT: Route 53 refuses the whole batch if either exists, so a
         // record someone else made is never overwritten.
@@ -400,7 +412,7 @@ impl Provider for Record {
             ChangeAction::Upsert,
             txt_set(
                 &marker_name(&name, &rtype),
-                &marker_value(req.scope, req.addr.as_str(), None),
+                &record_marker(req.scope, req.addr, req.protect),
             )?,
         )?);
         apply_batch(
@@ -417,9 +429,36 @@ impl Provider for Record {
         Ok(next)
     }
 
-    /// Record sets carry no tags: ownership is the marker.
-    async fn retag(&self, _l: &Live, _delta: &TagDelta) -> Result<(), ProviderError> {
-        Ok(())
+    /// Record sets carry no tags: ownership is the marker, which also says whether the
+    /// record is protected (`bandup:protect`): that is the one tag rewritten here.
+    async fn retag(&self, l: &Live, delta: &TagDelta) -> Result<(), ProviderError> {
+        let set = delta.set.get(TAG_PROTECT).map(|v| v == "true");
+        let removed = delta.remove.iter().any(|k| k == TAG_PROTECT);
+        let protect = match (set, removed) {
+            (Some(p), _) => p,
+            (None, true) => false,
+            (None, false) => return Ok(()),
+        };
+        let tag = |k: &str| l.tags.get(k).map(String::as_str).unwrap_or_default();
+        let more: &[(&str, &str)] = if protect {
+            &[(TAG_PROTECT, "true")]
+        } else {
+            &[]
+        };
+        let value = marker_text(tag(TAG_STACK), tag(TAG_ENV), l.addr.as_str(), more);
+        let zone = zone_id(crate::aws::prop_str(&l.props, "zone_id"));
+        let name = crate::aws::prop_str(&l.props, "name");
+        let rtype = crate::aws::prop_str(&l.props, "type");
+        apply_batch(
+            &self.r53,
+            &zone,
+            &format!("bandup-infra: {} protection", l.addr),
+            vec![change(
+                ChangeAction::Upsert,
+                txt_set(&marker_name(name, rtype), &value)?,
+            )?],
+        )
+        .await
     }
 
     /// Deletes the record set and its marker in one batch, as they are now (Route 53
