@@ -900,3 +900,46 @@ async fn a_protected_record_says_so_in_its_marker_and_is_not_deleted_when_no_lon
     assert!(!records.contains_key(&("www.owner.example.com".into(), "A".into())));
     assert!(!records.contains_key(&("_bandup-a.www.owner.example.com".into(), "TXT".into())));
 }
+
+#[test]
+fn a_record_with_both_values_and_an_alias_or_neither_is_refused_by_validate() {
+    let p = Project::with_stack(
+        r#"stack: checktest
+resources:
+  both:
+    type: aws_route53_record
+    properties:
+      zone_id: Z123
+      name: app.example.com
+      type: A
+      ttl: 60
+      records:
+        - 192.0.2.1
+      alias:
+        name: alb.example.com
+        zone_id: Z456
+  neither:
+    type: aws_route53_record
+    properties:
+      zone_id: Z123
+      name: www.example.com
+      type: A
+"#,
+    );
+    let registry = bandup_infra::aws::offline_registry();
+    let opts = bandup_infra::config::LoadOptions {
+        root: p.root().to_path_buf(),
+        env: None,
+        stack: None,
+    };
+    let (_, diags) = bandup_infra::config::load(&opts, &registry);
+    let said: Vec<String> = diags.items.iter().map(|d| d.message.clone()).collect();
+    assert_eq!(
+        said,
+        [
+            "record `both` has both `alias` and `records`",
+            "record `neither` has neither `records` nor `alias`"
+        ],
+        "{said:#?}"
+    );
+}

@@ -9,6 +9,7 @@ use super::{
     marker_text, marker_value, markers, ours, owned_zones, record_value, txt_set, zone_id, Rrset,
 };
 use crate::aws::{Clients, Owned};
+use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Outputs, Props, Value};
 use crate::provider::{
@@ -343,6 +344,28 @@ impl Provider for Record {
             }
         }
         Ok(out)
+    }
+
+    /// A record set is values with a TTL, or an alias: exactly one of them.
+    fn check(&self, r: &Resource, _stack: &Stack) -> Vec<Diagnostic> {
+        let has = |f: &str| r.props.get(f).is_some_and(|v| !matches!(v, Value::Null));
+        let pos = |f: &str| r.field_pos.get(f).cloned().unwrap_or_else(|| r.pos.clone());
+        match (has("alias"), has("records"), has("ttl")) {
+            (true, true, _) | (true, _, true) => {
+                let f = if has("records") { "records" } else { "ttl" };
+                vec![Diagnostic::new(
+                    pos(f),
+                    format!("record `{}` has both `alias` and `{f}`", r.addr),
+                )
+                .hint("an alias answers with its target's addresses: remove `ttl` and `records`, or `alias`")]
+            }
+            (false, false, _) => vec![Diagnostic::new(
+                r.pos.clone(),
+                format!("record `{}` has neither `records` nor `alias`", r.addr),
+            )
+            .hint("give `records` (and `ttl`, 300 if left out), or `alias` with the target's name and zone_id")],
+            _ => Vec::new(),
+        }
     }
 
     fn diff(&self, desired: &Props, live: &Live) -> Vec<Change> {
