@@ -654,6 +654,35 @@ def waf_associate_web_acl(self, web_acl_arn, resource_arn):
 _waf_associate = _waf.WAFV2Backend.associate_web_acl
 _waf.WAFV2Backend.associate_web_acl = waf_associate_web_acl
 
+import json as _json
+import moto.wafv2.responses as _wafr
+from moto.wafv2.exceptions import WAFNonexistentItemException as _WafNotFound
+
+_WAF_RESOURCE_KINDS = {
+    "APPLICATION_LOAD_BALANCER": ":loadbalancer/app/",
+    "API_GATEWAY": ":apigateway:",
+    "APPSYNC": ":appsync:",
+    "COGNITO_USER_POOL": ":cognito-idp:",
+    "APP_RUNNER_SERVICE": ":apprunner:",
+    "VERIFIED_ACCESS_INSTANCE": ":verified-access-instance/",
+}
+
+
+def waf_list_resources_for_web_acl(self):
+    # AWS: ListResourcesForWebACL answers the ARNs of the resources of ResourceType
+    # (APPLICATION_LOAD_BALANCER when omitted) the web ACL is associated with. moto does
+    # not implement it and answers HTTP 500.
+    body = _json.loads(self.body)
+    wacl = self.wafv2_backend.wacls.get(body.get("WebACLArn"))
+    if wacl is None:
+        raise _WafNotFound()
+    kind = _WAF_RESOURCE_KINDS.get(body.get("ResourceType") or "APPLICATION_LOAD_BALANCER", "")
+    arns = [a for a in wacl.associated_resources if kind and kind in a]
+    return 200, {}, _json.dumps({"ResourceArns": arns})
+
+
+_wafr.WAFV2Response.list_resources_for_web_acl = waf_list_resources_for_web_acl
+
 # (end of ACM, Route 53, WAFv2)
 
 

@@ -943,3 +943,50 @@ resources:
         "{said:#?}"
     );
 }
+
+const ONE_ACL: &str = r#"stack: acltest
+resources:
+  waf:
+    type: aws_wafv2_web_acl
+    properties:
+      managed_rule_groups:
+        - AWSManagedRulesCommonRuleSet
+"#;
+
+#[tokio::test]
+async fn a_web_acl_associated_outside_the_stack_is_not_deleted_and_the_load_balancer_is_named() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let waf = aws_sdk_wafv2::Client::new(&sdk);
+    let (lb, _, _) = load_balancer(&sdk).await;
+    let p = Project::with_stack(ONE_ACL);
+    let first = plan_of(&p, &registry, Mode::Normal).await;
+    apply_converges(&first, &p, &registry).await;
+    let acls = waf
+        .list_web_acls()
+        .scope(aws_sdk_wafv2::types::Scope::Regional)
+        .send()
+        .await
+        .expect("list");
+    let arn = acls.web_acls()[0].arn().expect("arn").to_string();
+    waf.associate_web_acl()
+        .web_acl_arn(&arn)
+        .resource_arn(&lb)
+        .send()
+        .await
+        .expect("associate by hand");
+
+    let destroy = plan_of(&p, &registry, Mode::Destroy { force: false }).await;
+    let report = apply(&destroy, &registry, 10, Arc::new(Quiet)).await;
+    let failed = failures(&report).join("\n");
+    assert!(failed.contains("WAFAssociatedItemException"), "{failed}");
+    assert!(
+        failed.contains(&format!("is still associated with: load balancer {lb}")),
+        "{failed}"
+    );
+    assert_eq!(
+        acl_on(&waf, &lb).await.as_deref(),
+        Some("acltest-default-waf")
+    );
+}
