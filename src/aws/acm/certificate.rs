@@ -395,7 +395,22 @@ impl Provider for Certificate {
             let domain = crate::aws::prop_str(desired, "domain_name").to_string();
             sans.retain(|s| s.as_str() != Some(domain.as_str()));
         }
-        default_diff(&SCHEMA, &d, live)
+        let mut changes = default_diff(&SCHEMA, &d, live);
+        // A certificate ACM will never issue (validation timed out, or failed) is of no
+        // use to a listener: a new one is requested in its place.
+        let status = crate::aws::prop_str(&live.outputs, "status");
+        if ["VALIDATION_TIMED_OUT", "FAILED", "REVOKED", "EXPIRED"].contains(&status) {
+            changes.push(Change {
+                field: "status".into(),
+                before: Value::Str(status.into()),
+                after: Value::Str("ISSUED".into()),
+                forces_replace: true,
+                why: Some(
+                    "ACM will not issue or renew this certificate: a new one is requested".into(),
+                ),
+            });
+        }
+        changes
     }
 
     fn create_before_delete(&self) -> bool {
@@ -506,5 +521,68 @@ impl Provider for Certificate {
             Err(e) if e.is_not_found() => Ok(()),
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Outputs;
+    use std::collections::BTreeMap;
+
+    fn cert(status: &str) -> Live {
+        let mut outputs = Outputs::new();
+        outputs.insert("status".into(), Value::Str(status.into()));
+        Live {
+            addr: Addr("cert".into()),
+            id: "arn:aws:acm:eu-west-2:1:certificate/x".into(),
+            props: Props::from([
+                (
+                    "domain_name".to_string(),
+                    Value::Str("app.example.com".into()),
+                ),
+                (
+                    "subject_alternative_names".to_string(),
+                    Value::List(Vec::new()),
+                ),
+            ]),
+            outputs,
+            refs: Vec::new(),
+            created: None,
+            tags: BTreeMap::new(),
+            pending: None,
+        }
+    }
+
+    #[test]
+    fn a_certificate_acm_will_never_issue_is_replaced_and_the_zone_is_not_compared() {
+        let desired = Props::from([
+            (
+                "domain_name".to_string(),
+                Value::Str("app.example.com".into()),
+            ),
+            (
+                "subject_alternative_names".to_string(),
+                Value::List(vec![Value::Str("app.example.com".into())]),
+            ),
+            ("zone_id".to_string(), Value::Str("Z1".into())),
+        ]);
+        let p = Certificate {
+            acm: aws_sdk_acm::Client::from_conf(
+                aws_sdk_acm::Config::builder()
+                    .behavior_version(aws_sdk_acm::config::BehaviorVersion::latest())
+                    .build(),
+            ),
+            r53: aws_sdk_route53::Client::from_conf(
+                aws_sdk_route53::Config::builder()
+                    .behavior_version(aws_sdk_route53::config::BehaviorVersion::latest())
+                    .build(),
+            ),
+        };
+        assert!(p.diff(&desired, &cert("ISSUED")).is_empty());
+        let changes = p.diff(&desired, &cert("VALIDATION_TIMED_OUT"));
+        assert_eq!(changes.len(), 1);
+        assert!(changes[0].forces_replace);
+        assert_eq!(changes[0].field, "status");
     }
 }
