@@ -195,8 +195,9 @@ pub fn change(action: ChangeAction, set: ResourceRecordSet) -> Result<Change, Pr
         .map_err(|e| ProviderError::new("ChangeResourceRecordSets", e.to_string()))
 }
 
-/// Apply `changes` to `zone` as one batch (all or nothing) and wait until Route 53 has
-/// made them live (GetChange, INSYNC: seconds).
+/// Apply `changes` to `zone` as one batch (all or nothing). Route 53 makes a change live
+/// on its name servers within seconds (GetChange: INSYNC); nothing here waits for that:
+/// what reads the records next (ACM's validation) keeps looking by itself.
 pub async fn apply_batch(
     r53: &aws_sdk_route53::Client,
     zone: &str,
