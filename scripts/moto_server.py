@@ -642,18 +642,6 @@ def waf_delete_web_acl(self, name, scope, _id, lock_token):
 _waf.WAFV2Backend.delete_web_acl = waf_delete_web_acl
 
 
-def waf_associate_web_acl(self, web_acl_arn, resource_arn):
-    # AWS: a resource has at most one web ACL; associating another replaces it. moto
-    # keeps the resource in both web ACLs' lists.
-    for wacl in self.wacls.values():
-        if resource_arn in wacl.associated_resources:
-            wacl.associated_resources.remove(resource_arn)
-    return _waf_associate(self, web_acl_arn, resource_arn)
-
-
-_waf_associate = _waf.WAFV2Backend.associate_web_acl
-_waf.WAFV2Backend.associate_web_acl = waf_associate_web_acl
-
 import json as _json
 import moto.wafv2.responses as _wafr
 from moto.wafv2.exceptions import WAFNonexistentItemException as _WafNotFound
