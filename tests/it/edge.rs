@@ -1,18 +1,19 @@
 //! ACM certificates, Route 53 zones and records, and the WAF web ACL against the emulator:
 //! each type's lifecycle (create, an empty re-plan, in-place updates, replacements,
 //! deletes), record ownership by marker (a record someone else made is refused, and
-//! adopted once marked), a zone holding someone else's records kept, a certificate in
-//! use named, and the association of a web ACL with a load balancer made by the SDK
-//! (the load balancer type lives on another branch).
+//! adopted once marked; protection kept in the marker), a zone holding someone else's
+//! records kept, a certificate or web ACL in use named, lost answers adopted, and the
+//! association of a web ACL with a load balancer made by the SDK (the load balancer
+//! type lives on another branch).
 //!
 //! What moto cannot show (docs/emulator-gaps.md): records resolve at once, so a
 //! certificate is issued at the first look after its validation records are written
-//! (scripts/moto_server.py makes moto wait for the records at all; it issued every
-//! certificate after 60 s); a load balancer is never "still provisioning", so the
-//! association's retry on WAFUnavailableEntityException is not exercised;
-//! ListResourcesForWebACL answers HTTP 500, so a web ACL refused deletion cannot name
-//! its load balancers. The script also corrects CREATE over an existing record set,
-//! certificates in use by listeners, and deleting a web ACL still associated.
+//! (the "still validating" wait is not seen); a load balancer is never "still
+//! provisioning", so the association's retry on WAFUnavailableEntityException is not
+//! exercised; a stale lock token (WAFOptimisticLockException) cannot be provoked.
+//! scripts/moto_server.py corrects: CREATE over an existing record set, issuance only
+//! once the validation records exist, certificates in use by listeners, deleting an
+//! associated web ACL, and ListResourcesForWebACL (HTTP 500 in moto).
 
 use crate::support::moto::{sdk_at, Moto};
 use crate::support::proxy::{Fault, Proxy, Rule};
