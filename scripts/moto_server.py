@@ -752,6 +752,194 @@ _elb.ELBv2Backend.modify_load_balancer_attributes = modify_load_balancer_attribu
 
 # --- ACM, Route 53, WAFv2 ----------------------------------------------------------------
 
+import moto.route53.models as _r53
+import moto.acm.models as _acm
+import moto.acm.responses as _acmr
+import moto.wafv2.models as _waf
+from moto.core.exceptions import AWSError as _AWSError
+from moto.route53.exceptions import ResourceRecordAlreadyExists as _RecordExists
+
+_change_rrsets = _r53.Route53Backend.change_resource_record_sets
+
+
+def _fqdn(name):
+    return name.rstrip(".").lower() + "."
+
+
+def change_resource_record_sets(self, zoneid, change_list):
+    # AWS: a CREATE of a record set whose name and type already exist fails the whole
+    # batch with InvalidChangeBatch ("Tried to create resource record set ... but it
+    # already exists"), and nothing in the batch is applied. moto adds a second copy
+    # unless the very same change was made before.
+    zone = self.get_hosted_zone(zoneid)
+    for change in change_list:
+        if change["Action"] != "CREATE":
+            continue
+        rr = change["ResourceRecordSet"]
+        name = _fqdn(rr["Name"])
+        for existing in zone.rrsets:
+            if (
+                _fqdn(existing.name) == name
+                and existing.type == rr["Type"]
+                and existing.set_identifier == rr.get("SetIdentifier")
+            ):
+                raise _RecordExists(name=name, _type=rr["Type"])
+    return _change_rrsets(self, zoneid, change_list)
+
+
+_r53.Route53Backend.change_resource_record_sets = change_resource_record_sets
+
+
+def _never_seen(self, item):
+    # moto's own CREATE check (the only use of `change in zone.rr_changes`) refuses a
+    # CREATE made once before whenever any record sorts after it, even once the first
+    # was deleted: AWS only looks at whether that name and type exist now, which
+    # change_resource_record_sets above checks instead.
+    return False
+
+
+_r53.ChangeList.__contains__ = _never_seen
+
+
+def _account_region(cert_arn):
+    # arn:aws:acm:<region>:<account>:certificate/<id>
+    parts = cert_arn.split(":")
+    return parts[4], parts[3]
+
+
+def _validation_records_present(cert):
+    account, _ = _account_region(cert.arn)
+    backend = _r53.route53_backends[account]["aws"]
+    present = {
+        (_fqdn(r.name), r.type)
+        for zone in backend.zones.values()
+        for r in zone.rrsets
+    }
+    options = cert.describe()["Certificate"].get("DomainValidationOptions", [])
+    wanted = {(_fqdn(o["ResourceRecord"]["Name"]), "CNAME") for o in options}
+    return bool(wanted) and wanted <= present
+
+
+_acm_check = _acm.CertBundle.check
+
+
+def acm_check(self):
+    # AWS: a certificate validated by DNS is issued once every domain's validation CNAME
+    # can be resolved (minutes after the records are written), and never without them.
+    # moto issues every requested certificate 60 s after the request
+    # (MOTO_ACM_VALIDATION_WAIT), whatever DNS holds. Here it is issued as soon as each
+    # validation CNAME is in a hosted zone of the account (the records resolve at once).
+    if self.type == "AMAZON_ISSUED" and self.status == "PENDING_VALIDATION":
+        if _validation_records_present(self):
+            self.status = "ISSUED"
+        return
+    _acm_check(self)
+
+
+_acm.CertBundle.check = acm_check
+
+
+def _listener_users(cert):
+    # The load balancers whose listeners serve `cert`.
+    from moto.elbv2.models import elbv2_backends
+
+    account, region = _account_region(cert.arn)
+    users = []
+    for lb in elbv2_backends[account][region].load_balancers.values():
+        for listener in lb.listeners.values():
+            arns = [
+                c.get("CertificateArn") if isinstance(c, dict) else c
+                for c in (listener.certificates or [])
+            ]
+            if cert.arn in arns and lb.arn not in users:
+                users.append(lb.arn)
+    return users
+
+
+class _CertificateInUse(_AWSError):
+    TYPE = "ResourceInUseException"
+
+
+_acm_describe = _acm.CertBundle.describe
+
+
+def acm_describe(self):
+    # AWS: DescribeCertificate's InUseBy lists the load balancers whose listeners use
+    # the certificate. moto's elbv2 never records it (only classic ELB does).
+    out = _acm_describe(self)
+    out["Certificate"]["InUseBy"] = sorted(set(self.in_use_by) | set(_listener_users(self)))
+    return out
+
+
+_acm.CertBundle.describe = acm_describe
+
+_acm_delete = _acm.AWSCertificateManagerBackend.delete_certificate
+
+
+def acm_delete_certificate(self, arn):
+    # AWS: DeleteCertificate fails with ResourceInUseException while a load balancer's
+    # listener uses the certificate. moto deletes it.
+    cert = self._certificates.get(arn)
+    if cert is not None and _listener_users(cert):
+        raise _CertificateInUse(
+            message=f"Certificate {arn} in account {self.account_id} is in use."
+        )
+    return _acm_delete(self, arn)
+
+
+_acm.AWSCertificateManagerBackend.delete_certificate = acm_delete_certificate
+
+
+class _WafAssociated(_AWSError):
+    TYPE = "WAFAssociatedItemException"
+
+
+_waf_delete = _waf.WAFV2Backend.delete_web_acl
+
+
+def waf_delete_web_acl(self, name, scope, _id, lock_token):
+    # AWS: DeleteWebACL fails with WAFAssociatedItemException while the web ACL is
+    # associated with a resource. moto deletes it and leaves the association behind.
+    for wacl in self.wacls.values():
+        if wacl.name == name and wacl.id == _id and wacl.associated_resources:
+            raise _WafAssociated(
+                message="AWS WAF couldn’t perform the operation because your resource is being used by another resource or it’s associated with another resource."
+            )
+    return _waf_delete(self, name, scope, _id, lock_token)
+
+
+_waf.WAFV2Backend.delete_web_acl = waf_delete_web_acl
+
+
+import json as _json
+import moto.wafv2.responses as _wafr
+from moto.wafv2.exceptions import WAFNonexistentItemException as _WafNotFound
+
+_WAF_RESOURCE_KINDS = {
+    "APPLICATION_LOAD_BALANCER": ":loadbalancer/app/",
+    "API_GATEWAY": ":apigateway:",
+    "APPSYNC": ":appsync:",
+    "COGNITO_USER_POOL": ":cognito-idp:",
+    "APP_RUNNER_SERVICE": ":apprunner:",
+    "VERIFIED_ACCESS_INSTANCE": ":verified-access-instance/",
+}
+
+
+def waf_list_resources_for_web_acl(self):
+    # AWS: ListResourcesForWebACL answers the ARNs of the resources of ResourceType
+    # (APPLICATION_LOAD_BALANCER when omitted) the web ACL is associated with. moto does
+    # not implement it and answers HTTP 500.
+    body = _json.loads(self.body)
+    wacl = self.wafv2_backend.wacls.get(body.get("WebACLArn"))
+    if wacl is None:
+        raise _WafNotFound()
+    kind = _WAF_RESOURCE_KINDS.get(body.get("ResourceType") or "APPLICATION_LOAD_BALANCER", "")
+    arns = [a for a in wacl.associated_resources if kind and kind in a]
+    return 200, {}, _json.dumps({"ResourceArns": arns})
+
+
+_wafr.WAFV2Response.list_resources_for_web_acl = waf_list_resources_for_web_acl
+
 # (end of ACM, Route 53, WAFv2)
 
 

@@ -74,6 +74,11 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         Arc::new(elbv2::listener_rule::ListenerRuleType::new(aws)),
         //
         // Certificates, DNS and the firewall.
+        Arc::new(route53::zone::Zone::new(aws)),
+        Arc::new(route53::record::Record::new(aws)),
+        Arc::new(acm::certificate::Certificate::new(aws)),
+        Arc::new(wafv2::web_acl::WebAclType::new(aws)),
+        Arc::new(wafv2::association::Association::new(aws)),
         //
     ]
 }
