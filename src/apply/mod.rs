@@ -385,7 +385,7 @@ async fn converge(
     mut live: Live,
 ) -> Result<Live, ProviderError> {
     let delta = TagDelta::between(&live.tags, &req.tags());
-    if !delta.is_empty() {
+    if provider.taggable() && !delta.is_empty() {
         provider.retag(&live, &delta).await?;
         live.tags.retain(|k, _| !delta.remove.contains(k));
         live.tags.extend(delta.set);

@@ -314,7 +314,11 @@ pub async fn plan(
             (None, Mode::Normal) => (Action::Create, Vec::new()),
             (Some(l), Mode::Normal) => {
                 let mut changes = provider.map(|p| p.diff(&preview, l)).unwrap_or_default();
-                let tags = TagDelta::between(&l.tags, &scope.desired_tags(&res.addr, res.protect));
+                let tags = if provider.is_some_and(|p| !p.taggable()) {
+                    TagDelta::default()
+                } else {
+                    TagDelta::between(&l.tags, &scope.desired_tags(&res.addr, res.protect))
+                };
                 if !tags.is_empty() {
                     changes.push(tags.change(&l.tags));
                 }

@@ -450,6 +450,13 @@ pub trait Provider: Send + Sync {
         ))
     }
 
+    /// False for types AWS cannot tag at all (a WAF association, a scaling policy): the
+    /// plan compares no tags for them and apply never retags them. Their identity comes
+    /// from their parents (see docs/architecture.md, "Resources that cannot carry tags").
+    fn taggable(&self) -> bool {
+        true
+    }
+
     /// Set and remove tags on `live`.
     async fn retag(&self, live: &Live, delta: &TagDelta) -> Result<(), ProviderError>;
 

@@ -380,6 +380,10 @@ impl Provider for ServiceScaling {
         Ok(next)
     }
 
+    fn taggable(&self) -> bool {
+        false
+    }
+
     /// Ownership is by name (see the module): tags are not read back, so there is
     /// nothing to converge.
     async fn retag(&self, _l: &Live, _delta: &TagDelta) -> Result<(), ProviderError> {

@@ -253,6 +253,10 @@ impl Provider for Association {
         ))
     }
 
+    fn taggable(&self) -> bool {
+        false
+    }
+
     /// Associations carry no tags.
     async fn retag(&self, _l: &Live, _delta: &TagDelta) -> Result<(), ProviderError> {
         Ok(())
