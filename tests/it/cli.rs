@@ -64,7 +64,7 @@ fn stdout(o: &Output) -> String {
 fn validate_accepts_the_project_and_exits_zero() {
     let o = run(&["validate", "--env", "dev"], &[]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stdout(&o).contains("valid for environment `dev`: 26 resources"));
+    assert!(stdout(&o).contains("valid for environment `dev`: 53 resources"));
 }
 
 #[test]
@@ -152,18 +152,18 @@ fn plan_apply_plan_against_the_emulator() {
 
     let before = run(&["plan", "--env", "dev", "--detailed-exitcode"], &env);
     assert_eq!(code(&before), 2, "changes pending: {}", stderr(&before));
-    assert!(stdout(&before).contains("Plan: 26 to add, 0 to change, 0 to replace, 0 to destroy."));
+    assert!(stdout(&before).contains("Plan: 53 to add, 0 to change, 0 to replace, 0 to destroy."));
 
     let json = run(&["plan", "--env", "dev", "--json"], &env);
     assert_eq!(code(&json), 0);
     let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).expect("--json is JSON");
-    assert_eq!(parsed["summary"]["add"], 26);
+    assert_eq!(parsed["summary"]["add"], 53);
     assert_eq!(parsed["format_version"], 1);
 
     let applied = run(&["apply", "--env", "dev", "--auto-approve"], &env);
     assert_eq!(code(&applied), 0, "{}", stderr(&applied));
     assert!(
-        stdout(&applied).contains("Resources: 26 added, 0 changed, 0 destroyed."),
+        stdout(&applied).contains("Resources: 53 added, 0 changed, 0 destroyed."),
         "{}",
         stdout(&applied)
     );
@@ -180,7 +180,7 @@ fn plan_apply_plan_against_the_emulator() {
     let destroyed = run(&["destroy", "--env", "dev", "--auto-approve"], &env);
     assert_eq!(code(&destroyed), 0, "{}", stderr(&destroyed));
     assert!(
-        stdout(&destroyed).contains("0 added, 0 changed, 26 destroyed"),
+        stdout(&destroyed).contains("0 added, 0 changed, 53 destroyed"),
         "{}",
         stdout(&destroyed)
     );
@@ -359,7 +359,7 @@ fn commands_find_the_project_from_a_folder_below_it() {
         &[],
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stdout(&o).contains("valid for environment `dev`: 26 resources"));
+    assert!(stdout(&o).contains("valid for environment `dev`: 53 resources"));
 }
 
 #[test]

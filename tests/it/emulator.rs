@@ -145,7 +145,7 @@ async fn tagged(ec2: &aws_sdk_ec2::Client, env: &str) -> BTreeMap<&'static str, 
 }
 
 #[tokio::test]
-async fn the_dev_network_applies_from_empty_and_then_plans_no_changes() {
+async fn the_dev_stack_applies_from_empty_and_then_plans_no_changes() {
     let moto = Moto::start();
     let sdk = moto.sdk().await;
     let registry = bandup_infra::aws::registry(&sdk);
@@ -153,7 +153,7 @@ async fn the_dev_network_applies_from_empty_and_then_plans_no_changes() {
     let root = crate::support::project_root();
 
     let first = apply_env(&root, "dev", &registry, Mode::Normal).await;
-    assert_eq!(first.summary.add, 26);
+    assert_eq!(first.summary.add, 53);
     insta::with_settings!({ filters => vec![(r"in \d+\.\d+s", "in [time]")] }, {
         insta::assert_snapshot!("dev_plan_from_empty", bandup_infra::ui::plan::render(&first));
     });
@@ -181,7 +181,7 @@ async fn the_dev_network_applies_from_empty_and_then_plans_no_changes() {
 
     let second = plan_env(&root, "dev", &registry, Mode::Normal).await;
     assert!(!second.summary.has_changes(), "{:#?}", changes(&second));
-    assert_eq!(second.summary.unchanged, 26);
+    assert_eq!(second.summary.unchanged, 53);
     // One listing per type, and the per-resource reads AWS gives no batch for (see
     // docs/benchmarks.md): the VPC's two DNS attributes, tags of RDS and ElastiCache
     // groups, a parameter group's parameters, a cache's members, eight reads per bucket.
@@ -204,10 +204,34 @@ async fn the_dev_network_applies_from_empty_and_then_plans_no_changes() {
         ("aws_db_instance", 1),
         ("aws_elasticache_subnet_group", 1 + 1),
         ("aws_elasticache_replication_group", 2 + 1),
-        ("aws_s3_bucket", 1 + 8 * 3),
+        ("aws_s3_bucket", 1 + 8 * 4),
+        // Edge: zones and their tags (ten per call) and name servers; records of the
+        // zones found; certificates with their tags, and the zone of their validation
+        // records; web ACLs with tags and rules; each owned balancer's web ACL.
+        ("aws_route53_zone", 1 + 1 + 1),
+        ("aws_route53_record", 1 + 1 + 1),
+        ("aws_acm_certificate", 1 + 1 + 1 + 1),
+        ("aws_wafv2_web_acl", 1 + 1 + 1),
+        ("aws_wafv2_web_acl_association", 1 + 1 + 1),
+        // Load balancing: listings, tags 20 at a time, attributes per balancer and group;
+        // listeners per balancer, rules per listener.
+        ("aws_lb", 1 + 1 + 1),
+        ("aws_lb_target_group", 1 + 1 + 2),
+        ("aws_lb_listener", 1 + 1 + 1),
+        ("aws_lb_listener_rule", 1 + 1 + 2 + 1),
+        // Compute: IAM in two calls whatever the number of roles; log groups under two
+        // prefixes, then tags; repositories' tags and lifecycle policies; ECS clusters,
+        // services ten at a time, the newest revision of each family; scaling.
+        ("aws_iam_role", 2),
+        ("aws_cloudwatch_log_group", 2 + 2),
+        ("aws_ecr_repository", 1 + 2 * 2),
+        ("aws_ecs_cluster", 2),
+        ("aws_ecs_service", 2 + 2),
+        ("aws_ecs_task_definition", 1 + 2),
+        ("aws_ecs_service_scaling", 2),
     ];
     assert_eq!(calls, per_type.into_iter().collect(), "{:#?}", second.reads);
-    assert_eq!(second.api_calls, 46);
+    assert_eq!(second.api_calls, 107);
 }
 
 #[tokio::test]
@@ -237,6 +261,9 @@ async fn a_changed_parameter_plans_exactly_that_change_and_apply_converges() {
         ("private_rt[eu-west-2b]", Action::Update),
         ("db_subnets", Action::Update),
         ("cache_subnets", Action::Update),
+        // and the services that run tasks in it.
+        ("frontend", Action::Update),
+        ("backend", Action::Update),
     ]);
     assert_eq!(changes(&planned), expected);
     let subnet = planned
@@ -259,7 +286,7 @@ async fn a_changed_parameter_plans_exactly_that_change_and_apply_converges() {
     );
     let text = bandup_infra::ui::plan::render(&planned);
     assert!(
-        text.contains("Plan: 0 to add, 4 to change, 1 to replace, 0 to destroy."),
+        text.contains("Plan: 0 to add, 6 to change, 1 to replace, 0 to destroy."),
         "{text}"
     );
     assert!(
@@ -278,24 +305,26 @@ async fn a_resource_removed_from_the_stack_is_planned_for_deletion() {
     let registry = bandup_infra::aws::registry(&moto.sdk().await);
     let p = Project::copy();
     apply_env(p.root(), "dev", &registry, Mode::Normal).await;
-    // The audio bucket and its output go; the bucket is empty, so it may be deleted.
+    // The firewall's association and the app's DNS record go: neither can carry tags,
+    // so what makes them this stack's is their load balancer and their marker record.
     let text = std::fs::read_to_string(p.root().join("stacks/bandup.yaml")).expect("read");
-    let start = text
-        .find("  listening_audio:\n")
-        .expect("listening_audio declared");
-    let end = text
-        .find("  user_uploads:\n")
-        .expect("user_uploads declared");
-    p.edit("stacks/bandup.yaml", &text[start..end], "");
-    p.edit(
-        "stacks/bandup.yaml",
-        "  listening_audio_bucket:\n    value: ${listening_audio.name}\n",
-        "",
-    );
+    for (from, to) in [
+        ("  waf_alb:\n", "  # --- Compute"),
+        ("  app_record:\n", "  # --- Edge: the firewall"),
+    ] {
+        let start = text.find(from).expect("declared");
+        let end = start + text[start..].find(to).expect("what follows");
+        p.edit("stacks/bandup.yaml", &text[start..end], "");
+    }
     let planned = plan_env(p.root(), "dev", &registry, Mode::Normal).await;
+    // The record's marker keeps its address; an association keeps none, so one no
+    // longer declared is named after its type and its load balancer.
     assert_eq!(
         changes(&planned),
-        expect(&[("listening_audio", Action::Delete)])
+        expect(&[
+            ("aws_wafv2_web_acl_association[alb]", Action::Delete),
+            ("app_record", Action::Delete)
+        ])
     );
     apply_converges(&planned, p.root(), "dev", &registry).await;
 }
@@ -309,11 +338,11 @@ async fn destroy_removes_everything_of_one_environment_and_nothing_of_another() 
     let root = crate::support::project_root();
     apply_env(&root, "dev", &registry, Mode::Normal).await;
     let prod = apply_env(&root, "prod", &registry, Mode::Normal).await;
-    assert_eq!(prod.summary.add, 33, "prod plans only its own resources");
+    assert_eq!(prod.summary.add, 60, "prod plans only its own resources");
     let prod_before = tagged(&ec2, "prod").await;
 
     let destroyed = plan_env(&root, "dev", &registry, Mode::Destroy { force: false }).await;
-    assert_eq!(destroyed.summary.destroy, 26);
+    assert_eq!(destroyed.summary.destroy, 53);
     // AWS will not detach an internet gateway while the VPC has mapped public addresses
     // (moto does not enforce it): the NAT gateway and its EIP must go first.
     let steps = bandup_infra::apply::schedule(&destroyed, &registry);
@@ -437,8 +466,26 @@ async fn replacing_the_vpc_replaces_what_lives_in_it_and_converges() {
         (vpc.action, vpc.forcing_fields()),
         (Action::Replace, vec!["cidr_block"])
     );
-    // Everything with a vpc_id (or in a replaced subnet) is replaced; the Elastic IP stays.
-    assert_eq!(planned.summary.replace, 15, "{:#?}", changes(&planned));
+    // Everything with a vpc_id (or in a replaced subnet) is replaced, the target groups
+    // too; the Elastic IP stays. The new VPC is made beside the old one, so what a
+    // listener or a service uses (target groups, security groups) can be made first.
+    assert_eq!(planned.summary.replace, 17, "{:#?}", changes(&planned));
+    let first: Vec<&str> = planned
+        .resources
+        .iter()
+        .filter(|r| r.create_first)
+        .map(|r| r.addr.as_str())
+        .collect();
+    for addr in [
+        "vpc",
+        "frontend_tg",
+        "backend_tg",
+        "alb_sg",
+        "app_sg",
+        "web_sg",
+    ] {
+        assert!(first.contains(&addr), "{addr} made first: {first:?}");
+    }
     assert_eq!(changes(&planned).get("nat_eip[eu-west-2a]"), None);
 
     apply_converges(&planned, p.root(), "dev", &registry).await;
@@ -550,9 +597,28 @@ async fn tags_changed_out_of_band_and_a_new_environment_tag_converge() {
         "  cost-centre: engineering\n  data-classification: internal\n",
     );
     let added = plan_env(p.root(), "dev", &registry, Mode::Normal).await;
+    // Everything that carries tags; the WAF association and the scaling policies carry
+    // none, and a record set's marker carries only ownership.
+    let untagged = [
+        "waf_alb",
+        "frontend_scaling",
+        "backend_scaling",
+        "app_record",
+    ];
+    let unchanged: Vec<&str> = added
+        .resources
+        .iter()
+        .filter(|r| r.action == Action::NoOp)
+        .map(|r| r.addr.as_str())
+        .collect();
+    let mut untagged_sorted = untagged.to_vec();
+    untagged_sorted.sort();
+    let mut unchanged = unchanged;
+    unchanged.sort();
+    assert_eq!(unchanged, untagged_sorted, "{:#?}", changes(&added));
     assert_eq!(
         added.summary.change,
-        added.resources.len(),
+        added.resources.len() - untagged.len(),
         "{:#?}",
         changes(&added)
     );

@@ -21,26 +21,42 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The dev stack (network and data layer): how many live resources of each type, by the
-/// ownership tag.
+/// The dev stack (network, data, edge and compute): how many live resources of each
+/// type, by the ownership tag.
 pub const DEV: &[(&str, usize)] = &[
+    ("aws_acm_certificate", 1),
+    ("aws_cloudwatch_log_group", 2),
     ("aws_db_instance", 1),
     ("aws_db_parameter_group", 1),
     ("aws_db_subnet_group", 1),
+    ("aws_ecr_repository", 2),
+    ("aws_ecs_cluster", 1),
+    ("aws_ecs_service", 2),
+    ("aws_ecs_service_scaling", 2),
+    ("aws_ecs_task_definition", 2),
     ("aws_eip", 1),
     ("aws_elasticache_replication_group", 1),
     ("aws_elasticache_subnet_group", 1),
+    ("aws_iam_role", 4),
     ("aws_internet_gateway", 1),
+    ("aws_lb", 1),
+    ("aws_lb_listener", 2),
+    ("aws_lb_listener_rule", 1),
+    ("aws_lb_target_group", 2),
     ("aws_nat_gateway", 1),
+    ("aws_route53_record", 1),
+    ("aws_route53_zone", 1),
     ("aws_route_table", 3),
-    ("aws_s3_bucket", 3),
+    ("aws_s3_bucket", 4),
     ("aws_secretsmanager_secret", 2),
     ("aws_security_group", 5),
     ("aws_subnet", 4),
     ("aws_vpc", 1),
+    ("aws_wafv2_web_acl", 1),
+    ("aws_wafv2_web_acl_association", 1),
 ];
 /// Resources in the dev stack.
-pub const DEV_RESOURCES: usize = 26;
+pub const DEV_RESOURCES: usize = 53;
 
 async fn plan_env(root: &Path, env: &str, registry: &Registry, mode: Mode) -> Plan {
     let (stack, graph) = load(root, Some(env), registry);

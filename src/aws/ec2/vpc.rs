@@ -270,6 +270,14 @@ impl Provider for Vpc {
         &SCHEMA
     }
 
+    /// A new VPC may overlap the old one's range, so a replacement is made beside it:
+    /// what lives in it can then be made first too where it must (a target group a
+    /// listener uses, a security group a service runs in), instead of having to go
+    /// before its new VPC may exist.
+    fn create_before_delete(&self) -> bool {
+        true
+    }
+
     async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
         let vpcs: Vec<_> = self
             .ec2

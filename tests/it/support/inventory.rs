@@ -221,7 +221,24 @@ pub async fn inventory(sdk: &SdkConfig) -> BTreeMap<&'static str, Vec<String>> {
                 .send()
                 .await
                 .expect("services");
-            services.extend(listed.service_arns().iter().cloned());
+            if listed.service_arns().is_empty() {
+                continue;
+            }
+            // Deleted services stay listed for a while, INACTIVE.
+            let described = ecs
+                .describe_services()
+                .cluster(arn)
+                .set_services(Some(listed.service_arns().to_vec()))
+                .send()
+                .await
+                .expect("describe services");
+            services.extend(
+                described
+                    .services()
+                    .iter()
+                    .filter(|x| x.status() != Some("INACTIVE"))
+                    .map(|x| s(x.service_arn())),
+            );
         }
         put("ecs service", services);
     }

@@ -50,7 +50,7 @@ impl Fault {
     fn forwards(self) -> bool {
         matches!(
             self,
-            Fault::Delay(_) | Fault::LoseAnswer | Fault::LoseConnection
+            Fault::Delay(_) | Fault::LoseAnswer | Fault::LoseConnection | Fault::SlowAnswer(_)
         )
     }
 }
