@@ -905,3 +905,36 @@ fn a_disabled_resource_has_no_instance_and_an_override_stands_in_for_it() {
     assert!(diags.is_empty(), "{diags:#?}");
     assert_eq!(own.resources.len(), 2);
 }
+
+#[test]
+fn an_execution_role_reads_exactly_the_secrets_its_containers_name() {
+    let all = problems("execution_role_secrets");
+    assert_eq!(all.len(), 2, "{all:#?}");
+    let missing = all
+        .iter()
+        .find(|d| d.severity == Severity::Error)
+        .expect("an error");
+    assert_eq!(
+        missing.pos.to_string(),
+        "invalid/execution_role_secrets.yaml:29:20"
+    );
+    assert!(
+        missing.message.contains(
+            "its execution role `agent` may not read the secret of `TOKEN` (${token.arn})"
+        ),
+        "{}",
+        missing.message
+    );
+    assert!(hint(missing).contains("secretsmanager:GetSecretValue on ${token.arn}"));
+    let extra = all
+        .iter()
+        .find(|d| d.severity == Severity::Warning)
+        .expect("a warning");
+    assert_eq!(
+        extra.pos.to_string(),
+        "invalid/execution_role_secrets.yaml:16:11"
+    );
+    assert!(extra
+        .message
+        .contains("may read the secret ${api_key.arn}, which no container it starts names"));
+}

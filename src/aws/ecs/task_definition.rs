@@ -749,7 +749,7 @@ impl Provider for TaskDefinition {
 
     /// Fargate's CPU and memory pairs, unique container names, and secrets named by
     /// ARN (a literal that is not an ARN would be a secret's value in the stack).
-    fn check(&self, r: &Resource, _stack: &Stack) -> Vec<Diagnostic> {
+    fn check(&self, r: &Resource, stack: &Stack) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         let at = |f: &str| r.field_pos.get(f).cloned().unwrap_or_else(|| r.pos.clone());
         let int = |f: &str| r.props.get(f).and_then(Value::as_int);
@@ -815,6 +815,7 @@ impl Provider for TaskDefinition {
                 }
             }
         }
+        out.extend(secret_access(r, stack));
         out
     }
 
@@ -910,5 +911,198 @@ mod tests {
             secret_arn("arn:aws:secretsmanager:eu-west-2:1:secret:db-AbCdEf:password::"),
             "arn:aws:secretsmanager:eu-west-2:1:secret:db-AbCdEf"
         );
+    }
+}
+
+/// The secrets a task definition's containers name must be readable by its execution role
+/// (ECS injects them with that role), and that role should read no others: checked
+/// where both are in the stack, by reference (`${redis_auth.arn}`) or literal ARN.
+fn secret_access(r: &Resource, stack: &Stack) -> Vec<Diagnostic> {
+    let Some(Value::Ref(role_ref)) = r.props.get("execution_role_arn") else {
+        return Vec::new();
+    };
+    let Some(role) = role_ref.targets.first().and_then(|a| stack.resource(a)) else {
+        return Vec::new();
+    };
+    if role.type_name != "aws_iam_role" {
+        return Vec::new();
+    }
+    let readable = readable_secrets(&role.props);
+    let mut out = Vec::new();
+    let mut named: Vec<Target> = Vec::new();
+    for (i, c) in list(&r.props, "containers").iter().enumerate() {
+        let Some(Value::Map(secrets)) = c.as_map().and_then(|m| m.get("secrets")) else {
+            continue;
+        };
+        let at = r
+            .field_pos
+            .get(&format!("containers[{i}].secrets"))
+            .or_else(|| r.field_pos.get("containers"))
+            .cloned()
+            .unwrap_or_else(|| r.pos.clone());
+        for (name, v) in secrets {
+            let Some(t) = target_of(v) else { continue };
+            if !readable.iter().any(|(x, _)| x.covers(&t)) {
+                let at = r
+                    .field_pos
+                    .get(&format!("containers[{i}].secrets.{name}"))
+                    .cloned()
+                    .unwrap_or_else(|| at.clone());
+                out.push(
+                    Diagnostic::new(
+                        at,
+                        format!(
+                            "task definition `{}`: its execution role `{}` may not read the secret of `{name}` ({t}), so ECS could not start the task",
+                            r.addr, role.addr
+                        ),
+                    )
+                    .hint(format!(
+                        "allow secretsmanager:GetSecretValue on {t} in a policy of `{}`",
+                        role.addr
+                    )),
+                );
+            }
+            named.push(t);
+        }
+    }
+    // Least privilege: what the role may read that no container of any task definition
+    // run with it names.
+    let users: Vec<&Resource> = stack
+        .resources
+        .iter()
+        .filter(|x| x.type_name == r.type_name)
+        .filter(|x| matches!(x.props.get("execution_role_arn"), Some(Value::Ref(q)) if q.targets == role_ref.targets))
+        .collect();
+    let first_user = users.first().map(|u| &u.addr);
+    if first_user == Some(&r.addr) {
+        let all_named: Vec<Target> = users
+            .iter()
+            .flat_map(|u| list(&u.props, "containers"))
+            .filter_map(|c| c.as_map().and_then(|m| m.get("secrets")))
+            .filter_map(Value::as_map)
+            .flat_map(|m| m.values().filter_map(target_of))
+            .collect();
+        for (t, policy) in readable.iter().filter(|(t, _)| !matches!(t, Target::Any)) {
+            if !all_named.iter().any(|n| t.covers(n)) {
+                let at = role
+                    .field_pos
+                    .get(&format!("policies.{policy}"))
+                    .cloned()
+                    .unwrap_or_else(|| role.pos.clone());
+                out.push(Diagnostic::warning(
+                    at,
+                    format!(
+                        "`{}` may read the secret {t}, which no container it starts names: an execution role should read exactly the secrets its containers name",
+                        role.addr
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// A secret as the stack names it.
+#[derive(Clone, Debug, PartialEq)]
+enum Target {
+    /// `${name.attr}` (a JSON key after it does not matter).
+    Ref(Addr, String),
+    /// A literal ARN, without a JSON key.
+    Arn(String),
+    /// `*`.
+    Any,
+}
+
+impl Target {
+    fn covers(&self, other: &Target) -> bool {
+        match (self, other) {
+            (Target::Any, _) => true,
+            (Target::Arn(a), Target::Arn(b)) => {
+                b == a || a.strip_suffix('*').is_some_and(|p| b.starts_with(p))
+            }
+            (a, b) => a == b,
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Ref(a, attr) => write!(f, "${{{a}.{attr}}}"),
+            Target::Arn(a) => f.write_str(a),
+            Target::Any => f.write_str("*"),
+        }
+    }
+}
+
+/// The secret a container's `secrets` value names.
+fn target_of(v: &Value) -> Option<Target> {
+    match v {
+        Value::Ref(r) => Some(Target::Ref(r.targets.first()?.clone(), r.attr.clone())),
+        Value::Template(t) => t.parts.iter().find_map(|p| match p {
+            crate::model::TemplatePart::Ref(r) => {
+                Some(Target::Ref(r.targets.first()?.clone(), r.attr.clone()))
+            }
+            crate::model::TemplatePart::Lit(_) => None,
+        }),
+        Value::Str(s) if s.starts_with("arn:") => {
+            // arn:aws:secretsmanager:region:account:secret:name[:json-key:stage:version]
+            let base: Vec<&str> = s.splitn(8, ':').take(7).collect();
+            Some(Target::Arn(base.join(":")))
+        }
+        _ => None,
+    }
+}
+
+/// What a role's inline policies let it read with GetSecretValue, and in which policy.
+fn readable_secrets(role: &Props) -> Vec<(Target, String)> {
+    let mut out = Vec::new();
+    let Some(Value::Map(policies)) = role.get("policies") else {
+        return out;
+    };
+    for (name, policy) in policies {
+        let statements = match policy.as_map().and_then(|p| p.get("Statement")) {
+            Some(Value::List(l)) => l.clone(),
+            Some(one) => vec![one.clone()],
+            None => continue,
+        };
+        for st in statements.iter().filter_map(Value::as_map) {
+            if st.get("Effect").and_then(Value::as_str) != Some("Allow") {
+                continue;
+            }
+            let actions = strings(st.get("Action"));
+            let reads = actions.iter().any(|a| {
+                let a = a.to_ascii_lowercase();
+                a == "*" || a == "secretsmanager:*" || a == "secretsmanager:getsecretvalue"
+            });
+            if !reads {
+                continue;
+            }
+            let resources = match st.get("Resource") {
+                Some(Value::List(l)) => l.clone(),
+                Some(one) => vec![one.clone()],
+                None => Vec::new(),
+            };
+            for res in &resources {
+                let t = match res {
+                    Value::Str(s) if s == "*" => Some(Target::Any),
+                    other => target_of(other),
+                };
+                out.extend(t.map(|t| (t, name.clone())));
+            }
+        }
+    }
+    out
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Str(s)) => vec![s.clone()],
+        Some(Value::List(l)) => l
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
     }
 }
