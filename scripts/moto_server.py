@@ -943,6 +943,11 @@ _wafr.WAFV2Response.list_resources_for_web_acl = waf_list_resources_for_web_acl
 # (end of ACM, Route 53, WAFv2)
 
 
+# --- SQS ---------------------------------------------------------------------------------
+
+# (end of SQS)
+
+
 if __name__ == "__main__":
     from moto.server import main
 

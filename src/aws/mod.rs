@@ -19,6 +19,7 @@ pub(crate) mod retry;
 pub mod route53;
 pub mod s3;
 pub mod secretsmanager;
+pub mod sqs;
 pub mod wafv2;
 pub mod wait;
 
@@ -60,26 +61,23 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         Arc::new(ecr::repository::Repository::new(aws)),
         Arc::new(logs::log_group::LogGroup::new(aws)),
         Arc::new(iam::role::Role::new(aws)),
-        //
         // Containers.
         Arc::new(ecs::cluster::Cluster::new(aws)),
         Arc::new(ecs::task_definition::TaskDefinition::new(aws)),
         Arc::new(ecs::service::Service::new(aws)),
         Arc::new(appautoscaling::service_scaling::ServiceScaling::new(aws)),
-        //
         // Load balancing.
         Arc::new(elbv2::load_balancer::LoadBalancerType::new(aws)),
         Arc::new(elbv2::target_group::TargetGroupType::new(aws)),
         Arc::new(elbv2::listener::ListenerType::new(aws)),
         Arc::new(elbv2::listener_rule::ListenerRuleType::new(aws)),
-        //
         // Certificates, DNS and the firewall.
         Arc::new(route53::zone::Zone::new(aws)),
         Arc::new(route53::record::Record::new(aws)),
         Arc::new(acm::certificate::Certificate::new(aws)),
         Arc::new(wafv2::web_acl::WebAclType::new(aws)),
         Arc::new(wafv2::association::Association::new(aws)),
-        //
+        // Queues.
     ]
 }
 
@@ -151,6 +149,7 @@ pub struct Clients {
     /// Route 53 is global.
     pub route53: aws_sdk_route53::Client,
     pub wafv2: aws_sdk_wafv2::Client,
+    pub sqs: aws_sdk_sqs::Client,
     /// Who the credentials belong to (the account in S3 bucket names).
     pub sts: aws_sdk_sts::Client,
 }
@@ -182,6 +181,7 @@ impl Clients {
             acm: client!(aws_sdk_acm),
             route53: client!(aws_sdk_route53),
             wafv2: client!(aws_sdk_wafv2),
+            sqs: client!(aws_sdk_sqs),
             sts: client!(aws_sdk_sts),
         }
     }

@@ -15,6 +15,7 @@ mod iam;
 mod rds;
 mod s3;
 mod secrets;
+mod sqs;
 mod stack;
 mod support;
 mod validate;
