@@ -1,4 +1,5 @@
-//! `graph`: print the resource graph as DOT or Mermaid.
+//! `graph`: print the resource graph as DOT or Mermaid, grouped by the platform's layers
+//! (network, data, edge, compute, AI, delivery).
 
 use super::{load, Ctx, Outcome};
 use crate::cli::{GraphArgs, GraphFormat};
@@ -17,10 +18,45 @@ pub fn run(ctx: &Ctx, args: &GraphArgs) -> Outcome {
             .unwrap_or("");
         format!("{a}\n{t}")
     };
+    let group = |a: &crate::model::Addr| {
+        stack
+            .resource(a)
+            .map(|r| layer(&r.type_name).to_string())
+            .unwrap_or_default()
+    };
     let text = match args.format {
-        GraphFormat::Dot => graph.to_dot(label),
-        GraphFormat::Mermaid => graph.to_mermaid(|a| label(a).replace('\n', "<br/>")),
+        GraphFormat::Dot => graph.to_dot(label, group),
+        GraphFormat::Mermaid => graph.to_mermaid(|a| label(a).replace('\n', "<br/>"), group),
     };
     super::emit(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The platform layer a resource type belongs to, for grouping the picture.
+fn layer(type_name: &str) -> &'static str {
+    let t = type_name.trim_start_matches("aws_");
+    let starts = |prefixes: &[&str]| prefixes.iter().any(|p| t.starts_with(p));
+    if starts(&[
+        "vpc",
+        "subnet",
+        "internet_gateway",
+        "eip",
+        "nat_gateway",
+        "route_table",
+        "security_group",
+    ]) {
+        "network"
+    } else if starts(&["db_", "elasticache_", "s3_", "secretsmanager_"]) {
+        "data"
+    } else if starts(&["route53_", "acm_", "lb", "wafv2_"]) {
+        "edge"
+    } else if starts(&["ecr_", "ecs_", "cloudwatch_log", "iam_"]) {
+        "compute"
+    } else if starts(&["sqs_", "lambda_", "api_gateway", "apigateway"]) {
+        "AI"
+    } else if starts(&["codebuild_", "codepipeline", "codestarconnections_"]) {
+        "delivery"
+    } else {
+        "other"
+    }
 }

@@ -122,10 +122,33 @@ impl<N> Dag<N> {
         }
     }
 
-    pub fn to_dot(&self, label: impl Fn(&N) -> String) -> String {
-        let mut s = String::from("digraph bandup {\n  rankdir=LR;\n  node [shape=box];\n");
+    /// Groups of nodes in order of first appearance: `group` names each node's group.
+    fn groups(&self, group: &impl Fn(&N) -> String) -> Vec<(String, Vec<usize>)> {
+        let mut out: Vec<(String, Vec<usize>)> = Vec::new();
         for (i, n) in self.nodes.iter().enumerate() {
-            let _ = writeln!(s, "  n{i} [label={:?}];", label(n));
+            let g = group(n);
+            match out.iter_mut().find(|(name, _)| *name == g) {
+                Some((_, members)) => members.push(i),
+                None => out.push((g, vec![i])),
+            }
+        }
+        out
+    }
+
+    /// Graphviz DOT, one cluster per group (`group` returning "" leaves a node outside).
+    pub fn to_dot(&self, label: impl Fn(&N) -> String, group: impl Fn(&N) -> String) -> String {
+        let mut s = String::from("digraph bandup {\n  rankdir=LR;\n  node [shape=box];\n");
+        for (k, (name, members)) in self.groups(&group).into_iter().enumerate() {
+            let indent = if name.is_empty() { "  " } else { "    " };
+            if !name.is_empty() {
+                let _ = writeln!(s, "  subgraph cluster_{k} {{\n    label={name:?};");
+            }
+            for i in members {
+                let _ = writeln!(s, "{indent}n{i} [label={:?}];", label(&self.nodes[i]));
+            }
+            if !name.is_empty() {
+                s.push_str("  }\n");
+            }
         }
         for (a, succ) in self.succ.iter().enumerate() {
             for b in succ {
@@ -136,10 +159,22 @@ impl<N> Dag<N> {
         s
     }
 
-    pub fn to_mermaid(&self, label: impl Fn(&N) -> String) -> String {
+    /// Mermaid `flowchart`, one subgraph per group (`group` returning "" leaves a node
+    /// outside).
+    pub fn to_mermaid(&self, label: impl Fn(&N) -> String, group: impl Fn(&N) -> String) -> String {
         let mut s = String::from("flowchart LR\n");
-        for (i, n) in self.nodes.iter().enumerate() {
-            let _ = writeln!(s, "  n{i}[\"{}\"]", label(n).replace('"', "'"));
+        for (k, (name, members)) in self.groups(&group).into_iter().enumerate() {
+            let indent = if name.is_empty() { "  " } else { "    " };
+            if !name.is_empty() {
+                let _ = writeln!(s, "  subgraph g{k}[\"{}\"]", name.replace('"', "'"));
+            }
+            for i in members {
+                let text = label(&self.nodes[i]).replace('"', "'");
+                let _ = writeln!(s, "{indent}n{i}[\"{text}\"]");
+            }
+            if !name.is_empty() {
+                s.push_str("  end\n");
+            }
         }
         for (a, succ) in self.succ.iter().enumerate() {
             for b in succ {
@@ -166,5 +201,41 @@ mod tests {
         g.add_edge(a, c);
         let cycle = g.topo_order().err().unwrap_or_default();
         assert_eq!(cycle.len(), 3);
+    }
+}
+
+#[cfg(test)]
+mod render_tests {
+    use super::*;
+
+    #[test]
+    fn groups_become_subgraphs_and_clusters_in_order_of_first_appearance() {
+        let mut g = Dag::new();
+        let vpc = g.add_node("vpc");
+        let db = g.add_node("db");
+        let subnet = g.add_node("subnet");
+        g.add_edge(vpc, subnet);
+        g.add_edge(subnet, db);
+        let layer = |n: &&str| {
+            if *n == "db" {
+                "data".to_string()
+            } else {
+                "network".to_string()
+            }
+        };
+        let mermaid = g.to_mermaid(|n| n.to_string(), layer);
+        assert_eq!(
+            mermaid,
+            "flowchart LR\n  subgraph g0[\"network\"]\n    n0[\"vpc\"]\n    n2[\"subnet\"]\n  end\n  subgraph g1[\"data\"]\n    n1[\"db\"]\n  end\n  n0 --> n2\n  n2 --> n1\n"
+        );
+        let dot = g.to_dot(|n| n.to_string(), |_| String::new());
+        assert!(dot.contains("  n1 [label=\"db\"];\n"), "{dot}");
+        assert!(!dot.contains("subgraph"), "{dot}");
+        let clustered = g.to_dot(|n| n.to_string(), layer);
+        assert!(
+            clustered
+                .contains("subgraph cluster_1 {\n    label=\"data\";\n    n1 [label=\"db\"];\n  }"),
+            "{clustered}"
+        );
     }
 }

@@ -519,3 +519,22 @@ fn a_reader_that_stops_early_is_not_an_error() {
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn graph_groups_the_stack_by_layer_and_docs_hold_the_current_picture() {
+    let o = run(&["graph", "--env", "dev", "--format", "mermaid"], &[]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    for layer in ["network", "data", "edge", "compute"] {
+        assert!(
+            text.contains(&format!("[\"{layer}\"]")),
+            "{layer} missing:\n{text}"
+        );
+    }
+    let docs =
+        std::fs::read_to_string(project_root().join("docs/graph.md")).expect("docs/graph.md");
+    assert!(
+        docs.contains(&text),
+        "docs/graph.md is out of date: regenerate it with `bandup-infra graph --env dev --format mermaid`"
+    );
+}
