@@ -47,6 +47,12 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
+        // Owned from here on: dropped (killed) however this function ends, so a server
+        // that never answers is not left running.
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -55,10 +61,7 @@ impl Moto {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        }
+        moto
     }
 
     /// SDK configuration pointing at this server with dummy credentials.
