@@ -415,3 +415,107 @@ fn queue_settings_are_checked_against_what_sqs_accepts() {
         "{all:#?}"
     );
 }
+
+#[tokio::test]
+async fn encryption_moves_between_a_kms_key_and_sqs_managed_keys_in_place() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let p = Project::with_stack(
+        "stack: sqstest\nresources:\n  results:\n    type: aws_sqs_queue\n    properties:\n      kms_key_id: alias/aws/sqs\n",
+    );
+    let first = plan_of(&p, &registry).await;
+    assert_eq!(first.summary.add, 1);
+    apply_converges(&first, &p, &registry).await;
+    let a = attributes(&sqs, "sqstest-default-results").await;
+    assert_eq!(
+        a.get("KmsMasterKeyId").map(String::as_str),
+        Some("alias/aws/sqs")
+    );
+    assert_eq!(
+        a.get("SqsManagedSseEnabled").map(String::as_str),
+        Some("false")
+    );
+
+    p.edit(
+        "stacks/bandup.yaml",
+        "      kms_key_id: alias/aws/sqs\n",
+        "      delay_seconds: 5\n",
+    );
+    let managed = plan_of(&p, &registry).await;
+    assert_eq!(
+        changes(&managed),
+        BTreeMap::from([(
+            "results".to_string(),
+            change(
+                Action::Update,
+                &["delay_seconds", "sqs_managed_sse", "kms_key_id"]
+            )
+        )])
+    );
+    apply_converges(&managed, &p, &registry).await;
+    let a = attributes(&sqs, "sqstest-default-results").await;
+    assert!(
+        a.get("KmsMasterKeyId").is_none_or(String::is_empty),
+        "{a:?}"
+    );
+    assert_eq!(
+        a.get("SqsManagedSseEnabled").map(String::as_str),
+        Some("true")
+    );
+}
+
+#[tokio::test]
+async fn a_queue_of_the_same_name_this_stack_does_not_own_is_never_taken() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    // Made by hand, one with other attributes than the stack declares, one with the
+    // same: both refused (QueueAlreadyExists), the second for its tags, which differ.
+    for name in ["sqstest-default-jobs_dlq", "sqstest-default-plain"] {
+        sqs.create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .expect("foreign queue");
+    }
+    let p = Project::with_stack(&format!(
+        "{STACK}  plain:\n    type: aws_sqs_queue\n    properties: {{}}\n"
+    ));
+    let planned = plan_of(&p, &registry).await;
+    assert_eq!(planned.summary.add, 3);
+    let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
+    let failed = failures(&report);
+    assert!(
+        failed.iter().any(|f| f.starts_with("jobs_dlq:")
+            && f.contains("sqstest-default-jobs_dlq")
+            && f.contains("this stack does not own it")),
+        "{failed:#?}"
+    );
+    assert!(
+        failed.iter().any(|f| f.starts_with("plain:")
+            && f.contains("QueueAlreadyExists")
+            && f.contains("this stack does not own it")),
+        "{failed:#?}"
+    );
+    for name in ["sqstest-default-jobs_dlq", "sqstest-default-plain"] {
+        let url = sqs
+            .get_queue_url()
+            .queue_name(name)
+            .send()
+            .await
+            .expect("url");
+        let tags = sqs
+            .list_queue_tags()
+            .queue_url(url.queue_url().unwrap_or_default())
+            .send()
+            .await
+            .expect("tags");
+        assert!(
+            tags.tags().is_none_or(|t| t.is_empty()),
+            "{name} left untouched"
+        );
+    }
+}

@@ -62,11 +62,11 @@ pub static SCHEMA: Schema = Schema {
             )
         },
         Field {
-            default: Some(Default::Int(262_144)),
+            default: Some(Default::Int(1_048_576)),
             ..Field::new(
                 "max_message_size",
                 Kind::Int,
-                "largest message in bytes: 1024 to 1048576",
+                "largest message in bytes: 1024 to 1048576 (1 MiB, the SQS default)",
             )
         },
         Field {
@@ -623,7 +623,7 @@ impl Provider for Queue {
                 )),
                 Err(mut e) if e.is_conflict() => {
                     e.message = format!(
-                        "{}: a queue named {name} exists with other attributes (made by another run, or not by this stack)",
+                        "{}: a queue named {name} exists with other attributes, and this stack does not own it (or another run made it)",
                         e.message
                     );
                     Err(e)
@@ -632,36 +632,27 @@ impl Provider for Queue {
             }
         })
         .await?;
-        let out = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(A::All)
-            .customize()
-            .config_override(eventually::<
-                aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesError,
-            >())
-            .send()
-            .await
-            .map_err(|e| error("GetQueueAttributes", e))?;
-        let mut a: HashMap<String, String> = out
-            .attributes()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.as_str().to_string(), v.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let arn = a.get("QueueArn").cloned().unwrap_or_default();
-        let fields = ["policy".to_string()];
-        let policy = attributes(req.props, Some(&fields), &arn);
-        if present(req.props, "policy").is_some() {
-            if let Some(p) = policy.get(&A::Policy) {
-                a.insert("Policy".into(), p.clone());
-            }
-            self.set(&url, policy).await?;
+        // CreateQueue hands back an existing queue of this name whose attributes match,
+        // whoever made it, and ignores the tags then: make sure it is ours.
+        let Some(mut made) = self.describe(req.scope, &url).await? else {
+            return Err(ProviderError::new(
+                "CreateQueue",
+                format!("a queue named {name} exists and this stack does not own it (SQS handed it back: its attributes match): rename the resource or delete that queue"),
+            ));
+        };
+        if let Some(p) = present(req.props, "policy") {
+            let arn = made
+                .outputs
+                .get("arn")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let fields = ["policy".to_string()];
+            self.set(&url, attributes(req.props, Some(&fields), &arn))
+                .await?;
+            made.props.insert("policy".into(), with_resource(p, &arn));
         }
-        Ok(to_live(Owned::made(req), &url, &a))
+        Ok(made)
     }
 
     async fn update(&self, req: &Request<'_>, l: &Live) -> Result<Live, ProviderError> {
