@@ -945,6 +945,27 @@ _wafr.WAFV2Response.list_resources_for_web_acl = waf_list_resources_for_web_acl
 
 # --- SQS ---------------------------------------------------------------------------------
 
+import moto.sqs.models as _sqs
+from moto.sqs.exceptions import QueueAlreadyExists as _SqsQueueAlreadyExists
+
+_create_queue = _sqs.SQSBackend.create_queue
+
+
+def create_queue(self, name, tags=None, **kwargs):
+    # AWS: CreateQueue for a name that exists, with tags other than the queue's (even
+    # when it has none), fails with QueueAlreadyExists; the queue's tags stay as they
+    # are. moto hands the queue back and replaces its tags, which would make a queue
+    # made by someone else look like ours.
+    existing = self.queues.get(name)
+    if existing is not None and tags and dict(tags) != dict(existing.tags or {}):
+        raise _SqsQueueAlreadyExists(
+            "A queue already exists with the same name and a different value for tags"
+        )
+    return _create_queue(self, name, tags=tags, **kwargs)
+
+
+_sqs.SQSBackend.create_queue = create_queue
+
 # (end of SQS)
 
 

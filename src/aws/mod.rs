@@ -78,6 +78,7 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         Arc::new(wafv2::web_acl::WebAclType::new(aws)),
         Arc::new(wafv2::association::Association::new(aws)),
         // Queues.
+        Arc::new(sqs::queue::Queue::new(aws)),
     ]
 }
 
