@@ -229,9 +229,11 @@ async fn the_dev_stack_applies_from_empty_and_then_plans_no_changes() {
         ("aws_ecs_service", 2 + 2),
         ("aws_ecs_task_definition", 1 + 2),
         ("aws_ecs_service_scaling", 2),
+        // AI: no queue is declared yet; the listing finds none.
+        ("aws_sqs_queue", 1),
     ];
     assert_eq!(calls, per_type.into_iter().collect(), "{:#?}", second.reads);
-    assert_eq!(second.api_calls, 107);
+    assert_eq!(second.api_calls, 108);
 }
 
 #[tokio::test]
