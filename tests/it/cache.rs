@@ -8,13 +8,14 @@
 //! replication groups (members, replica counts, deletion, final snapshots), cache subnet
 //! group changes and deletes, and creating a secret whose name is scheduled for deletion.
 
+use crate::support::lifecycle::{apply_converges, change, changes, failures, live_id, plan_of};
 use crate::support::moto::{sdk_at, Moto};
 use crate::support::proxy::{Fault, Proxy, Rule};
 use crate::support::Project;
-use bandup_infra::apply::{apply, Status};
+use bandup_infra::apply::apply;
 use bandup_infra::config::{self, LoadOptions};
 use bandup_infra::model::Quiet;
-use bandup_infra::plan::{plan, Action, Mode, Plan};
+use bandup_infra::plan::{Action, Mode};
 use bandup_infra::provider::{Registry, Scope};
 use std::collections::BTreeMap;
 use std::process::{Command, Output, Stdio};
@@ -83,57 +84,6 @@ fn scope() -> Scope {
         run: String::new(),
         ..Default::default()
     }
-}
-
-async fn plan_of(p: &Project, registry: &Registry, mode: Mode) -> Plan {
-    let (stack, graph) = crate::support::load(p.root(), None, registry);
-    plan(&stack, &graph, registry, mode, &Quiet)
-        .await
-        .expect("plan")
-}
-
-fn failures(report: &bandup_infra::apply::Report) -> Vec<String> {
-    report
-        .outcomes
-        .iter()
-        .filter_map(|o| match &o.status {
-            Status::Failed { error } => Some(format!("{}: {error}", o.addr)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Apply `planned`, then check that a new plan has nothing left to do.
-async fn apply_converges(planned: &Plan, p: &Project, registry: &Registry) {
-    let report = apply(planned, registry, 10, Arc::new(Quiet)).await;
-    assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
-    let after = plan_of(p, registry, Mode::Normal).await;
-    assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
-}
-
-/// The planned actions other than no-op, by address, with the fields they change.
-fn changes(p: &Plan) -> BTreeMap<String, (Action, Vec<String>)> {
-    p.resources
-        .iter()
-        .filter(|r| r.action != Action::NoOp)
-        .map(|r| {
-            let fields = r.changes.iter().map(|c| c.field.clone()).collect();
-            (r.addr.to_string(), (r.action, fields))
-        })
-        .collect()
-}
-
-fn change(action: Action, fields: &[&str]) -> (Action, Vec<String>) {
-    (action, fields.iter().map(|f| f.to_string()).collect())
-}
-
-fn live_id(p: &Plan, addr: &str) -> String {
-    p.resources
-        .iter()
-        .find(|r| r.addr.as_str() == addr)
-        .and_then(|r| r.live.as_ref())
-        .map(|l| l.id.clone())
-        .unwrap_or_default()
 }
 
 /// API calls one type's discovery makes (a no-change plan reads each type once).

@@ -13,14 +13,13 @@
 //! revision and lists only families with one. Application Auto Scaling in moto takes
 //! no tags and never scales; the target and policy are checked as stored.
 
+use crate::support::lifecycle::{apply_converges, change, changes};
 use crate::support::moto::Moto;
 use crate::support::Project;
-use bandup_infra::apply::{apply, Status};
 use bandup_infra::model::Quiet;
 use bandup_infra::plan::{plan, Action, Mode, Plan};
 use bandup_infra::provider::{Registry, Scope};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// The network from the stack's own types; the target group, roles and log group made
 /// with the SDK beforehand (their types live on other branches) and named by ARN.
@@ -123,39 +122,6 @@ async fn plan_of(p: &Project, registry: &Registry) -> Plan {
     plan(&stack, &graph, registry, Mode::Normal, &Quiet)
         .await
         .expect("plan")
-}
-
-fn failures(report: &bandup_infra::apply::Report) -> Vec<String> {
-    report
-        .outcomes
-        .iter()
-        .filter_map(|o| match &o.status {
-            Status::Failed { error } => Some(format!("{}: {error}", o.addr)),
-            _ => None,
-        })
-        .collect()
-}
-
-async fn apply_converges(planned: &Plan, p: &Project, registry: &Registry) {
-    let report = apply(planned, registry, 10, Arc::new(Quiet)).await;
-    assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
-    let after = plan_of(p, registry).await;
-    assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
-}
-
-fn changes(p: &Plan) -> BTreeMap<String, (Action, Vec<String>)> {
-    p.resources
-        .iter()
-        .filter(|r| r.action != Action::NoOp)
-        .map(|r| {
-            let fields = r.changes.iter().map(|c| c.field.clone()).collect();
-            (r.addr.to_string(), (r.action, fields))
-        })
-        .collect()
-}
-
-fn change(action: Action, fields: &[&str]) -> (Action, Vec<String>) {
-    (action, fields.iter().map(|f| f.to_string()).collect())
 }
 
 async fn discovery_calls(registry: &Registry, type_name: &str) -> u64 {

@@ -10,13 +10,14 @@
 //! (moto deleted a protected balancer) and the access-log bucket check (moto accepted
 //! any bucket).
 
+use crate::support::lifecycle::{change, changes, failures, live_id, plan_of};
 use crate::support::moto::{sdk_at, Moto};
 use crate::support::proxy::{Fault, Proxy, Rule};
 use crate::support::Project;
-use bandup_infra::apply::{apply, Report, Status};
+use bandup_infra::apply::apply;
 use bandup_infra::config::{self, LoadOptions};
 use bandup_infra::model::Quiet;
-use bandup_infra::plan::{plan, Action, Mode, Plan};
+use bandup_infra::plan::{Action, Mode, Plan};
 use bandup_infra::provider::Registry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -166,55 +167,12 @@ async fn put_policy(s3: &aws_sdk_s3::Client) {
         .expect("bucket policy");
 }
 
-async fn plan_of(p: &Project, registry: &Registry, mode: Mode) -> Plan {
-    let (stack, graph) = crate::support::load(p.root(), None, registry);
-    plan(&stack, &graph, registry, mode, &Quiet)
-        .await
-        .expect("plan")
-}
-
-fn failures(report: &Report) -> Vec<String> {
-    report
-        .outcomes
-        .iter()
-        .filter_map(|o| match &o.status {
-            Status::Failed { error } => Some(format!("{}: {error}", o.addr)),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Apply `planned`, then check that a new plan has nothing left to do.
 async fn converges(planned: &Plan, p: &Project, registry: &Registry) {
     let report = apply(planned, registry, 10, Arc::new(Quiet)).await;
     assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
     let after = plan_of(p, registry, Mode::Normal).await;
     assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
-}
-
-/// The planned actions other than no-op, by address, with the fields they change.
-fn changes(p: &Plan) -> BTreeMap<String, (Action, Vec<String>)> {
-    p.resources
-        .iter()
-        .filter(|r| r.action != Action::NoOp)
-        .map(|r| {
-            let fields = r.changes.iter().map(|c| c.field.clone()).collect();
-            (r.addr.to_string(), (r.action, fields))
-        })
-        .collect()
-}
-
-fn change(action: Action, fields: &[&str]) -> (Action, Vec<String>) {
-    (action, fields.iter().map(|f| f.to_string()).collect())
-}
-
-fn live_id(p: &Plan, addr: &str) -> String {
-    p.resources
-        .iter()
-        .find(|r| r.addr.as_str() == addr)
-        .and_then(|r| r.live.as_ref())
-        .map(|l| l.id.clone())
-        .unwrap_or_default()
 }
 
 /// What discovering `type_name` found and the API calls it made.

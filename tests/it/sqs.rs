@@ -7,10 +7,11 @@
 //! name just deleted (`QueueDeletedRecently`; moto lets it be reused at once), so the
 //! create's wait for it passes on its first try.
 
+use crate::support::lifecycle::{apply_converges, change, changes, failures};
 use crate::support::moto::{sdk_at, Moto};
 use crate::support::proxy::{Fault, Proxy, Rule};
 use crate::support::Project;
-use bandup_infra::apply::{apply, Status};
+use bandup_infra::apply::apply;
 use bandup_infra::config::{load, LoadOptions, Severity};
 use bandup_infra::model::Quiet;
 use bandup_infra::plan::{plan, Action, Mode, Plan};
@@ -49,42 +50,6 @@ async fn plan_of(p: &Project, registry: &Registry) -> Plan {
     plan(&stack, &graph, registry, Mode::Normal, &Quiet)
         .await
         .expect("plan")
-}
-
-fn failures(report: &bandup_infra::apply::Report) -> Vec<String> {
-    report
-        .outcomes
-        .iter()
-        .filter_map(|o| match &o.status {
-            Status::Failed { error } => Some(format!("{}: {error}", o.addr)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The planned actions other than no-op, by address, with the fields they change.
-fn changes(p: &Plan) -> BTreeMap<String, (Action, Vec<String>)> {
-    p.resources
-        .iter()
-        .filter(|r| r.action != Action::NoOp)
-        .map(|r| {
-            let fields = r.changes.iter().map(|c| c.field.clone()).collect();
-            (r.addr.to_string(), (r.action, fields))
-        })
-        .collect()
-}
-
-fn change(action: Action, fields: &[&str]) -> (Action, Vec<String>) {
-    (action, fields.iter().map(|f| f.to_string()).collect())
-}
-
-/// Apply `planned`, then check that a new plan has nothing left to do.
-async fn apply_converges(planned: &Plan, p: &Project, registry: &Registry) -> Plan {
-    let report = apply(planned, registry, 10, Arc::new(Quiet)).await;
-    assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
-    let after = plan_of(p, registry).await;
-    assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
-    after
 }
 
 async fn attributes(sqs: &aws_sdk_sqs::Client, name: &str) -> BTreeMap<String, String> {

@@ -3,6 +3,7 @@
 
 pub mod fake;
 pub mod inventory;
+pub mod lifecycle;
 pub mod moto;
 pub mod proxy;
 
