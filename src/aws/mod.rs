@@ -242,6 +242,15 @@ impl Owned {
         }
     }
 
+    /// What a live resource already carries, for the resource as an update leaves it.
+    pub fn of(l: &Live) -> Self {
+        Owned {
+            addr: l.addr.clone(),
+            created: l.created,
+            tags: l.tags.clone(),
+        }
+    }
+
     /// When AWS's own record says it was created, if the tag does not.
     pub fn or_created(mut self, ms: Option<u64>) -> Self {
         self.created = self.created.or(ms);

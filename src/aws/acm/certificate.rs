@@ -466,11 +466,7 @@ impl Provider for Certificate {
             return Ok(l);
         }
         let c = self.validate(req, &l.id).await?;
-        let owned = Owned {
-            addr: l.addr.clone(),
-            created: l.created,
-            tags: l.tags.clone(),
-        };
+        let owned = Owned::of(&l);
         Ok(made(owned, &c, Some(zone_id(req.str("zone_id")))))
     }
 

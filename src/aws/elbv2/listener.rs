@@ -252,15 +252,7 @@ impl Provider for ListenerType {
             .send()
             .await
             .map_err(|e| error("ModifyListener", e))?;
-        Ok(made(
-            Owned {
-                addr: l.addr.clone(),
-                created: l.created,
-                tags: l.tags.clone(),
-            },
-            &l.id,
-            req.props.clone(),
-        ))
+        Ok(made(Owned::of(l), &l.id, req.props.clone()))
     }
 
     async fn retag(&self, l: &Live, delta: &TagDelta) -> Result<(), ProviderError> {

@@ -442,15 +442,6 @@ fn to_live(owned: Owned, db: &DbInstance) -> Live {
     }
 }
 
-/// What a live copy already carries, for reading it again.
-fn owned_of(l: &Live) -> Owned {
-    Owned {
-        addr: l.addr.clone(),
-        created: l.created,
-        tags: l.tags.clone(),
-    }
-}
-
 /// The final snapshot's name: the identifier and when this incarnation was created (UTC,
 /// to the second), so that deletes of successive instances of one address never collide
 /// (one is created only after the other is deleted, minutes apart in AWS).
@@ -637,7 +628,7 @@ impl Provider for Instance {
     /// still be creating or modifying: wait for it rather than make a second.
     async fn adopt(&self, req: &Request<'_>, l: Live) -> Result<Live, ProviderError> {
         let db = self.until_available(req, "creating", &l.id).await?;
-        Ok(to_live(owned_of(&l), &db))
+        Ok(to_live(Owned::of(&l), &db))
     }
 
     async fn update(&self, req: &Request<'_>, l: &Live) -> Result<Live, ProviderError> {
@@ -718,7 +709,7 @@ impl Provider for Instance {
             .await
             .map_err(|e| error("ModifyDBInstance", e))?;
         let db = self.until_available(req, "modifying", &l.id).await?;
-        Ok(to_live(owned_of(l), &db))
+        Ok(to_live(Owned::of(l), &db))
     }
 
     async fn retag(&self, l: &Live, delta: &TagDelta) -> Result<(), ProviderError> {
