@@ -969,6 +969,21 @@ _sqs.SQSBackend.create_queue = create_queue
 # (end of SQS)
 
 
+# --- Lambda ------------------------------------------------------------------------------
+
+# (end of Lambda)
+
+
+# --- API Gateway -------------------------------------------------------------------------
+
+# (end of API Gateway)
+
+
+# --- CodeBuild, CodePipeline, CodeConnections ---------------------------------------------
+
+# (end of CodeBuild, CodePipeline, CodeConnections)
+
+
 if __name__ == "__main__":
     from moto.server import main
 

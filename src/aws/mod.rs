@@ -5,7 +5,11 @@
 //! the API-call counter, error conversion, retry rules, waiting, and ownership tags.
 
 pub mod acm;
+pub mod apigateway;
 pub mod appautoscaling;
+pub mod codebuild;
+pub mod codeconnections;
+pub mod codepipeline;
 pub mod ec2;
 pub mod ecr;
 pub mod ecs;
@@ -13,6 +17,7 @@ pub mod elasticache;
 pub mod elbv2;
 mod error;
 pub mod iam;
+pub mod lambda;
 pub mod logs;
 pub mod rds;
 pub(crate) mod retry;
@@ -79,6 +84,9 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         Arc::new(wafv2::association::Association::new(aws)),
         // Queues.
         Arc::new(sqs::queue::Queue::new(aws)),
+        // Workers.
+        // The AI API.
+        // Builds and pipelines.
     ]
 }
 
@@ -151,6 +159,11 @@ pub struct Clients {
     pub route53: aws_sdk_route53::Client,
     pub wafv2: aws_sdk_wafv2::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub apigateway: aws_sdk_apigateway::Client,
+    pub codebuild: aws_sdk_codebuild::Client,
+    pub codepipeline: aws_sdk_codepipeline::Client,
+    pub codeconnections: aws_sdk_codeconnections::Client,
     /// Who the credentials belong to (the account in S3 bucket names).
     pub sts: aws_sdk_sts::Client,
 }
@@ -183,6 +196,11 @@ impl Clients {
             route53: client!(aws_sdk_route53),
             wafv2: client!(aws_sdk_wafv2),
             sqs: client!(aws_sdk_sqs),
+            lambda: client!(aws_sdk_lambda),
+            apigateway: client!(aws_sdk_apigateway),
+            codebuild: client!(aws_sdk_codebuild),
+            codepipeline: client!(aws_sdk_codepipeline),
+            codeconnections: client!(aws_sdk_codeconnections),
             sts: client!(aws_sdk_sts),
         }
     }

@@ -2,8 +2,10 @@
 //! provider, stack validation fixtures, the network layer against a local moto server,
 //! and the CLI as a user runs it.
 
+mod apigateway;
 mod cache;
 mod cli;
+mod codebuild;
 mod converge;
 mod ecs;
 mod edge;
@@ -12,6 +14,7 @@ mod emulator;
 mod engine;
 mod faults;
 mod iam;
+mod lambda;
 mod rds;
 mod s3;
 mod secrets;

@@ -1,0 +1,1 @@
+//! CodeConnections: the connection to the source repository host (created here, approved once by the operator).

@@ -1,0 +1,1 @@
+//! CodePipeline: one pipeline per app, from the source connection through CodeBuild to the ECS service.

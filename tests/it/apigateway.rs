@@ -1,0 +1,1 @@
+//! Emulator tests of the API Gateway REST API types.

@@ -1,0 +1,1 @@
+//! Emulator tests of the CodeBuild, CodePipeline and CodeConnections types.

@@ -1,0 +1,1 @@
+//! Emulator tests of the Lambda function, event source mapping and permission types.
