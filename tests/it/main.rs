@@ -22,3 +22,4 @@ mod sqs;
 mod stack;
 mod support;
 mod validate;
+mod workers;

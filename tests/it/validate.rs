@@ -938,3 +938,34 @@ fn an_execution_role_reads_exactly_the_secrets_its_containers_name() {
         .message
         .contains("may read the secret ${api_key.arn}, which no container it starts names"));
 }
+
+#[test]
+fn role_policies_that_reach_outside_the_stack_are_warned_about() {
+    let all = problems("role_reaches_outside_stack");
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert!(all.iter().all(|d| d.severity == Severity::Warning));
+    assert!(all
+        .iter()
+        .all(|d| d.pos.to_string() == "invalid/role_reaches_outside_stack.yaml:13:9"));
+    assert!(all.iter().any(|d| d.message
+        == "`worker` policy `work` names `arn:aws:secretsmanager:eu-west-2:123456789012:secret:someone-else`, which is not a resource of this stack"));
+    let star = all
+        .iter()
+        .find(|d| d.message.contains("every resource"))
+        .expect("the star grant");
+    assert_eq!(
+        star.message,
+        "`worker` policy `work` grants s3:GetObject on every resource (\"*\")"
+    );
+    assert!(hint(star).contains("name this stack's resources"));
+}
+
+#[test]
+fn a_container_secret_must_be_one_the_stack_declares() {
+    let d = only(
+        "undeclared_secret",
+        "12:20",
+        "the secret of `TOKEN` (arn:aws:secretsmanager:eu-west-2:123456789012:secret:token-AbCdEf) is not one this stack declares",
+    );
+    assert!(hint(&d).contains("declare it as an aws_secretsmanager_secret"));
+}

@@ -816,6 +816,7 @@ impl Provider for TaskDefinition {
             }
         }
         out.extend(secret_access(r, stack));
+        out.extend(undeclared_secrets(r));
         out
     }
 
@@ -912,6 +913,40 @@ mod tests {
             "arn:aws:secretsmanager:eu-west-2:1:secret:db-AbCdEf"
         );
     }
+}
+
+/// Every secret a container names must be one the stack declares (a reference such as
+/// `${redis_auth.arn}` or `${db.master_secret_arn}`): a secret written out as an ARN is
+/// one nobody here creates, rotates or deletes, and a typo in it only shows when a task
+/// fails to start.
+fn undeclared_secrets(r: &Resource) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (i, c) in list(&r.props, "containers").iter().enumerate() {
+        let Some(Value::Map(secrets)) = c.as_map().and_then(|m| m.get("secrets")) else {
+            continue;
+        };
+        for (name, v) in secrets {
+            if let Value::Str(arn) = v {
+                let at = r
+                    .field_pos
+                    .get(&format!("containers[{i}].secrets.{name}"))
+                    .or_else(|| r.field_pos.get("containers"))
+                    .cloned()
+                    .unwrap_or_else(|| r.pos.clone());
+                out.push(
+                    Diagnostic::new(
+                        at,
+                        format!(
+                            "task definition `{}`: the secret of `{name}` ({arn}) is not one this stack declares",
+                            r.addr
+                        ),
+                    )
+                    .hint("declare it as an aws_secretsmanager_secret and refer to it (`${name.arn}`); an operator fills in its value"),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// The secrets a task definition's containers name must be readable by its execution role

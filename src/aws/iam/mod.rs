@@ -1,6 +1,7 @@
 //! IAM: roles with inline policies, scoped to the stack by path and tags (IAM is global),
 //! and what IAM types share: error codes, tags, the path `/<stack>/<env>/` and names.
 
+pub mod reach;
 pub mod role;
 
 use super::retry::service_calls;

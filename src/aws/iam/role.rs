@@ -332,6 +332,13 @@ impl Provider for Role {
                 .hint("policies: { read-secrets: { Version: \"2012-10-17\", Statement: [...] } }"),
             ),
         }
+        if let Some(p) = r.props.get("policies") {
+            out.extend(super::reach::outside_the_stack(
+                r.addr.as_str(),
+                p,
+                &pos("policies"),
+            ));
+        }
         out
     }
 

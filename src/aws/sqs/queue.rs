@@ -382,13 +382,59 @@ fn dead_letter_queue<'a>(r: &Resource, stack: &'a Stack) -> Option<&'a Resource>
     (target.type_name == SCHEMA.type_name && x.attr == "arn").then_some(target)
 }
 
-/// The hook for the cross-check "a queue's visibility timeout is at least six times the
-/// timeout of the worker that consumes it" (AWS's advice for Lambda event sources):
-/// nothing declares a worker yet, so nothing is checked. When a worker type exists, find
-/// the workers whose event source is `r` and return a warning per worker whose timeout
-/// `t` has `visibility_timeout < 6 * t`.
-pub fn worker_timeout_check(_r: &Resource, _stack: &Stack) -> Vec<Diagnostic> {
-    Vec::new()
+/// "A queue's visibility timeout is at least six times the timeout of the function that
+/// consumes it" (AWS's advice for Lambda event sources: a message still being worked on,
+/// or waiting out the poller's retries, must not reappear for a second worker). An error
+/// per event source mapping from `r` to a function whose `timeout` breaks it.
+pub fn worker_timeout_check(r: &Resource, stack: &Stack) -> Vec<Diagnostic> {
+    let visibility = r
+        .props
+        .get("visibility_timeout")
+        .and_then(Value::as_int)
+        .unwrap_or(30);
+    let target = |field: &str, m: &Resource| match m.props.get(field) {
+        Some(Value::Ref(x)) => x.targets.first().and_then(|a| stack.resource(a)),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for mapping in stack
+        .resources
+        .iter()
+        .filter(|m| m.type_name == "aws_lambda_event_source_mapping")
+    {
+        if target("event_source_arn", mapping).map(|q| &q.addr) != Some(&r.addr) {
+            continue;
+        }
+        let Some(worker) = target("function", mapping) else {
+            continue;
+        };
+        let Some(timeout) = worker.props.get("timeout").and_then(Value::as_int) else {
+            continue;
+        };
+        if visibility < 6 * timeout {
+            let at = r
+                .field_pos
+                .get("visibility_timeout")
+                .unwrap_or(&r.pos)
+                .clone();
+            out.push(
+                Diagnostic::new(
+                    at,
+                    format!(
+                        "queue `{}` has visibility_timeout {visibility} s, but its worker \
+                         `{}` (through `{}`) may run for {timeout} s",
+                        r.addr, worker.addr, mapping.addr
+                    ),
+                )
+                .hint(format!(
+                    "AWS advises at least six times the function's timeout: set \
+                     visibility_timeout to {} or more, or lower the worker's timeout",
+                    6 * timeout
+                )),
+            );
+        }
+    }
+    out
 }
 
 #[async_trait]
