@@ -964,7 +964,7 @@ fn role_policies_that_reach_outside_the_stack_are_warned_about() {
 fn a_container_secret_must_be_one_the_stack_declares() {
     let d = only(
         "undeclared_secret",
-        "12:20",
+        "13:20",
         "the secret of `TOKEN` (arn:aws:secretsmanager:eu-west-2:123456789012:secret:token-AbCdEf) is not one this stack declares",
     );
     assert!(hint(&d).contains("declare it as an aws_secretsmanager_secret"));
