@@ -349,7 +349,7 @@ impl Provider for Project {
             );
         }
         let needs_location = !matches!(src.as_str(), "CODEPIPELINE" | "NO_SOURCE");
-        if needs_location && r.props.get("source_location").is_none() {
+        if needs_location && !r.props.contains_key("source_location") {
             out.push(
                 Diagnostic::new(
                     at("source_type"),
