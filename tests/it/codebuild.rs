@@ -3,7 +3,8 @@
 //! change that replaces it, removal), a build project (with its role from the same stack,
 //! an in-place compute/environment change, removal) and a pipeline (with its connection,
 //! project, roles and artifact bucket; a branch change in place, removal), counting the
-//! API calls of a no-change read.
+//! API calls of a no-change read; a lost answer to each type's create converges in one
+//! apply.
 //!
 //! What moto cannot show (docs/emulator-gaps.md): moto has no CodeConnections service,
 //! so `scripts/moto_server.py` emulates its calls, and a connection stays PENDING for
@@ -14,11 +15,15 @@
 //! declarations only; IAM is immediately consistent there, so the create's wait for a
 //! role CodeBuild or CodePipeline cannot assume yet passes on its first try.
 
-use crate::support::lifecycle::{apply_converges, change, changes, plan_of};
-use crate::support::moto::Moto;
+use crate::support::lifecycle::{apply_converges, change, changes, failures, plan_of};
+use crate::support::moto::{sdk_at, Moto};
+use crate::support::proxy::{Fault, Proxy, Rule};
 use crate::support::Project;
+use bandup_infra::apply::apply;
+use bandup_infra::model::Quiet;
 use bandup_infra::plan::{Action, Mode, Plan};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// (found, api calls) of the no-change read of `type_name` in `plan`.
 fn reads(plan: &Plan, type_name: &str) -> Option<(usize, u64)> {
@@ -416,4 +421,31 @@ async fn a_pipeline_is_created_updated_in_place_and_deleted() {
         .send()
         .await;
     assert!(gone.is_err(), "{gone:?}");
+}
+
+/// The proxy names a CodeConnections call by its path (Smithy RPC v2 CBOR has no target
+/// header).
+const CREATE_CONNECTION: &str = "POST /service/CodeConnections_20231201/operation/CreateConnection";
+
+#[tokio::test]
+async fn lost_create_answers_of_the_delivery_types_converge_in_one_apply() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.endpoint, 17);
+    for op in [CREATE_CONNECTION, "CreateProject", "CreatePipeline"] {
+        proxy.rule(Rule::on(op).fault(Fault::LoseAnswer));
+    }
+    let registry = bandup_infra::aws::registry(&sdk_at(&proxy.endpoint).await);
+    let p = Project::with_stack(&format!(
+        "stack: cbtest\nresources:\n{ROLE}{PROJECT}{PIPELINE}"
+    ));
+    let planned = plan_of(&p, &registry, Mode::Normal).await;
+    let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
+    assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
+    assert_eq!(proxy.faults().len(), 3, "{:?}", proxy.faults());
+    for op in [CREATE_CONNECTION, "CreateProject", "CreatePipeline"] {
+        assert_eq!(proxy.seen(op), 1, "{op}: adopted, not repeated");
+    }
+    let clean = bandup_infra::aws::registry(&moto.sdk().await);
+    let after = plan_of(&p, &clean, Mode::Normal).await;
+    assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
 }
