@@ -449,3 +449,35 @@ async fn lost_create_answers_of_the_delivery_types_converge_in_one_apply() {
     let after = plan_of(&p, &clean, Mode::Normal).await;
     assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
 }
+
+#[test]
+fn a_pipeline_s_project_must_take_its_source_from_the_pipeline() {
+    let stack = format!("stack: cbtest\nresources:\n{ROLE}{PROJECT}{PIPELINE}")
+        .replace(
+            "      buildspec: buildspecs/backend.yml\n",
+            "      buildspec: buildspecs/backend.yml\n      source_type: NO_SOURCE\n      artifacts_type: NO_ARTIFACTS\n      build_timeout: 3000\n",
+        )
+        .replace("      build_timeout: 30\n", "");
+    let p = Project::with_stack(&stack);
+    let registry = bandup_infra::aws::offline_registry();
+    let (_, diags) = bandup_infra::config::load(
+        &bandup_infra::config::LoadOptions {
+            root: p.root().to_path_buf(),
+            env: None,
+            stack: None,
+        },
+        &registry,
+    );
+    let messages: Vec<String> = diags.items.iter().map(|d| d.message.clone()).collect();
+    assert!(
+        messages.iter().any(|m| m.contains("pipeline `backend_pipeline` builds with project `backend_build`, whose source_type is NO_SOURCE")),
+        "{messages:#?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("build_timeout 3000: CodeBuild accepts 5 to 2160")),
+        "{messages:#?}"
+    );
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+}

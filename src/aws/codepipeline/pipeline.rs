@@ -8,6 +8,7 @@
 use super::{deleted, error, eventually, list_tags, once, retag, tags};
 use crate::aws::wait::{paced, Pace, Poll};
 use crate::aws::{live, Clients, Owned};
+use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{Live, Provider, ProviderError, Request, Scope, TagDelta};
@@ -411,6 +412,49 @@ const ROLE_PACE: Pace = Pace {
 impl Provider for Pipeline {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
+    }
+
+    /// The build stage's project, when the stack declares it, must take its source from
+    /// the pipeline and hand its artifacts back (CodeBuild refuses the build otherwise,
+    /// and only when the pipeline first runs).
+    fn check(&self, r: &Resource, stack: &Stack) -> Vec<Diagnostic> {
+        let Some(Value::Ref(x)) = r
+            .props
+            .get("build")
+            .and_then(Value::as_map)
+            .and_then(|m| m.get("project"))
+        else {
+            return Vec::new();
+        };
+        let Some(target) = x.targets.first().and_then(|a| stack.resource(a)) else {
+            return Vec::new();
+        };
+        if target.type_name != crate::aws::codebuild::project::SCHEMA.type_name {
+            return Vec::new();
+        }
+        let kind = |f: &str| {
+            target
+                .props
+                .get(f)
+                .and_then(Value::as_str)
+                .unwrap_or("CODEPIPELINE")
+                .to_string()
+        };
+        let (src, art) = (kind("source_type"), kind("artifacts_type"));
+        if src == "CODEPIPELINE" && art == "CODEPIPELINE" {
+            return Vec::new();
+        }
+        vec![Diagnostic::new(
+            r.field_pos.get("build").unwrap_or(&r.pos).clone(),
+            format!(
+                "pipeline `{}` builds with project `{}`, whose source_type is {src} and artifacts_type {art}: a pipeline's build project takes both from the pipeline",
+                r.addr, target.addr
+            ),
+        )
+        .hint(format!(
+            "set source_type and artifacts_type of `{}` to CODEPIPELINE (the defaults)",
+            target.addr
+        ))]
     }
 
     async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
