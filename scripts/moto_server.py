@@ -981,6 +981,309 @@ _sqs.SQSBackend.create_queue = create_queue
 
 # --- CodeBuild, CodePipeline, CodeConnections ---------------------------------------------
 
+import json as _json
+import re as _re
+import struct as _struct
+import uuid as _uuid
+
+import moto.codebuild.responses as _cbr
+from moto.codebuild.exceptions import (
+    InvalidInputException as _CbInvalidInput,
+    ResourceNotFoundException as _CbNotFound,
+)
+from moto.core.responses import ActionResult as _ActionResult
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication as _Dispatcher
+
+
+def codebuild_validate_source(source):
+    # AWS: a project whose source type is CODEPIPELINE or NO_SOURCE has no location (the
+    # pipeline hands it the source artifact); only repository and S3 sources need one.
+    # moto asks every source type for a location ("Project source location is required").
+    if source.get("type") in ("CODEPIPELINE", "NO_SOURCE"):
+        return
+    _validate_source(source)
+
+
+def codebuild_validate_artifacts(artifacts):
+    # AWS: CODEPIPELINE artifacts have no location (the pipeline names the bucket); moto
+    # asks for one.
+    if artifacts.get("type") == "CODEPIPELINE":
+        return
+    _validate_artifacts(artifacts)
+
+
+_validate_source = _cbr._validate_required_params_source
+_validate_artifacts = _cbr._validate_required_params_artifacts
+_cbr._validate_required_params_source = codebuild_validate_source
+_cbr._validate_required_params_artifacts = codebuild_validate_artifacts
+
+
+def codebuild_update_project(self):
+    # AWS: UpdateProject changes the structures it is given (source, artifacts,
+    # environment, service role, timeout, logs, description, tags: the whole list) and
+    # answers with the project; an unknown name is ResourceNotFoundException. moto has no
+    # UpdateProject and answers HTTP 500.
+    name = self._get_param("name")
+    project = self.codebuild_backend.codebuild_projects.get(name)
+    if project is None:
+        raise _CbNotFound(f"Project cannot be found: {name}")
+    meta = project.project_metadata
+    if self._get_param("source") is not None:
+        codebuild_validate_source(self._get_param("source"))
+    if self._get_param("artifacts") is not None:
+        codebuild_validate_artifacts(self._get_param("artifacts"))
+    for param, key in (
+        ("description", "description"),
+        ("source", "source"),
+        ("artifacts", "artifacts"),
+        ("environment", "environment"),
+        ("timeoutInMinutes", "timeoutInMinutes"),
+        ("logsConfig", "logsConfig"),
+    ):
+        value = self._get_param(param)
+        if value is not None:
+            meta[key] = value
+    role = self._get_param("serviceRole")
+    if role is not None:
+        if not role.startswith("arn:"):
+            raise _CbInvalidInput("Invalid service role")
+        meta["serviceRole"] = role
+        project.service_role = role
+    tags = self._get_param("tags")
+    if tags is not None:
+        meta["tags"] = tags
+        project.tags = tags
+    return _ActionResult({"project": meta})
+
+
+_cbr.CodeBuildResponse.update_project = codebuild_update_project
+
+
+# CodeConnections (the renamed CodeStar Connections): moto has no such service. A minimal
+# emulation of what bandup-infra calls, speaking the protocol the SDK speaks (Smithy RPC
+# v2 CBOR: POST /service/CodeConnections_20231201/operation/<Op>). Connections are
+# created PENDING and stay so: the operator's handshake in the console cannot be shown.
+
+_CC_PATH = "/service/CodeConnections_20231201/operation/"
+_CC_ACCOUNT = "123456789012"
+_cc_connections = {}  # arn -> {"Connection": {...}, "Tags": {key: value}}
+
+
+def _cbor_head(major, n):
+    if n < 24:
+        return bytes([major << 5 | n])
+    for add, fmt in ((24, ">B"), (25, ">H"), (26, ">I"), (27, ">Q")):
+        if n < 1 << (8 * _struct.calcsize(fmt)):
+            return bytes([major << 5 | add]) + _struct.pack(fmt, n)
+    raise ValueError("too large")
+
+
+def cbor_encode(v):
+    # CBOR (RFC 8949) for what these answers hold: maps, lists, strings, ints, booleans.
+    if v is None:
+        return b"\xf6"
+    if v is True:
+        return b"\xf5"
+    if v is False:
+        return b"\xf4"
+    if isinstance(v, int):
+        return _cbor_head(0, v) if v >= 0 else _cbor_head(1, -1 - v)
+    if isinstance(v, str):
+        b = v.encode()
+        return _cbor_head(3, len(b)) + b
+    if isinstance(v, (list, tuple)):
+        return _cbor_head(4, len(v)) + b"".join(cbor_encode(x) for x in v)
+    if isinstance(v, dict):
+        return _cbor_head(5, len(v)) + b"".join(
+            cbor_encode(k) + cbor_encode(x) for k, x in v.items()
+        )
+    raise TypeError(type(v))
+
+
+def cbor_decode(data):
+    def item(i):
+        ib = data[i]
+        major, add = ib >> 5, ib & 31
+        i += 1
+        if major == 7:
+            if add == 20:
+                return False, i
+            if add == 21:
+                return True, i
+            if add in (22, 23):
+                return None, i
+            if add == 25:
+                return _half(data[i : i + 2]), i + 2
+            if add == 26:
+                return _struct.unpack(">f", data[i : i + 4])[0], i + 4
+            if add == 27:
+                return _struct.unpack(">d", data[i : i + 8])[0], i + 8
+            raise ValueError("simple value %d" % add)
+        if add < 24:
+            n = add
+        elif add == 31:
+            n = None
+        else:
+            size = 1 << (add - 24)
+            n = int.from_bytes(data[i : i + size], "big")
+            i += size
+        if major == 0:
+            return n, i
+        if major == 1:
+            return -1 - n, i
+        if major in (2, 3):
+            if n is None:
+                parts = []
+                while data[i] != 0xFF:
+                    p, i = item(i)
+                    parts.append(p)
+                return (b"" if major == 2 else "").join(parts), i + 1
+            raw = data[i : i + n]
+            return (bytes(raw) if major == 2 else raw.decode()), i + n
+        if major == 4:
+            out = []
+            while (n is None and data[i] != 0xFF) or (n is not None and len(out) < n):
+                x, i = item(i)
+                out.append(x)
+            return out, (i + 1 if n is None else i)
+        if major == 5:
+            out, count = {}, 0
+            while (n is None and data[i] != 0xFF) or (n is not None and count < n):
+                k, i = item(i)
+                out[k], i = item(i)
+                count += 1
+            return out, (i + 1 if n is None else i)
+        if major == 6:
+            return item(i)  # a tag (timestamps): the value it tags
+        raise ValueError("major type %d" % major)
+
+    if not data:
+        return {}
+    return item(0)[0]
+
+
+def _half(b):
+    h = int.from_bytes(b, "big")
+    exp, mant = (h >> 10) & 0x1F, h & 0x3FF
+    val = mant * 2**-24 if exp == 0 else (mant + 1024) * 2 ** (exp - 25)
+    return -val if h & 0x8000 else val
+
+
+class _CcError(Exception):
+    def __init__(self, code, message, status=400):
+        self.code, self.message, self.status = code, message, status
+
+
+def _cc_region(environ):
+    m = _re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    return m.group(1) if m else "us-east-1"
+
+
+def _cc_get(arn):
+    c = _cc_connections.get(arn)
+    if c is None:
+        raise _CcError("ResourceNotFoundException", f"Resource not found: {arn}")
+    return c
+
+
+def _cc_tags(tags):
+    for t in tags or []:
+        if t["Key"].startswith("aws:"):
+            raise _CcError("ValidationException", "Tag keys may not start with aws:")
+    return {t["Key"]: t["Value"] for t in tags or []}
+
+
+def _cc_call(op, body, region):
+    if op == "CreateConnection":
+        provider = body.get("ProviderType")
+        if provider not in ("Bitbucket", "GitHub", "GitHubEnterpriseServer", "GitLab", "GitLabSelfManaged", "AzureDevOps"):
+            raise _CcError("ValidationException", f"Invalid ProviderType: {provider}")
+        name = body.get("ConnectionName", "")
+        if not 1 <= len(name) <= 32:
+            raise _CcError("ValidationException", "ConnectionName must be 1 to 32 characters")
+        arn = f"arn:aws:codeconnections:{region}:{_CC_ACCOUNT}:connection/{_uuid.uuid4()}"
+        tags = _cc_tags(body.get("Tags"))
+        _cc_connections[arn] = {
+            "Connection": {
+                "ConnectionName": name,
+                "ConnectionArn": arn,
+                "ProviderType": provider,
+                "OwnerAccountId": _CC_ACCOUNT,
+                "ConnectionStatus": "PENDING",
+            },
+            "Tags": tags,
+        }
+        return {"ConnectionArn": arn, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+    if op == "GetConnection":
+        return {"Connection": _cc_get(body.get("ConnectionArn"))["Connection"]}
+    if op == "ListConnections":
+        found = [
+            c["Connection"]
+            for arn, c in sorted(_cc_connections.items())
+            if arn.split(":")[3] == region
+            and body.get("ProviderTypeFilter") in (None, c["Connection"]["ProviderType"])
+        ]
+        start = int(body.get("NextToken") or 0)
+        size = int(body.get("MaxResults") or 50)
+        out = {"Connections": found[start : start + size]}
+        if start + size < len(found):
+            out["NextToken"] = str(start + size)
+        return out
+    if op == "DeleteConnection":
+        _cc_get(body.get("ConnectionArn"))
+        del _cc_connections[body["ConnectionArn"]]
+        return {}
+    if op == "ListTagsForResource":
+        tags = _cc_get(body.get("ResourceArn"))["Tags"]
+        return {"Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}
+    if op == "TagResource":
+        _cc_get(body.get("ResourceArn"))["Tags"].update(_cc_tags(body.get("Tags")))
+        return {}
+    if op == "UntagResource":
+        tags = _cc_get(body.get("ResourceArn"))["Tags"]
+        for k in body.get("TagKeys") or []:
+            tags.pop(k, None)
+        return {}
+    raise _CcError("UnknownOperationException", f"{op} is not emulated", 404)
+
+
+def codeconnections_app(environ, start_response):
+    op = environ.get("PATH_INFO", "")[len(_CC_PATH) :]
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    try:
+        answer, status = _cc_call(op, cbor_decode(raw) or {}, _cc_region(environ)), "200 OK"
+    except _CcError as e:
+        answer = {"__type": f"com.amazonaws.codeconnections#{e.code}", "message": e.message}
+        status = f"{e.status} Error"
+    body = cbor_encode(answer)
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/cbor"),
+            ("smithy-protocol", "rpc-v2-cbor"),
+            ("x-amzn-RequestId", str(_uuid.uuid4())),
+            ("Content-Length", str(len(body))),
+        ],
+    )
+    return [body]
+
+
+_dispatch = _Dispatcher.__call__
+
+
+def dispatch_with_codeconnections(self, environ, start_response):
+    # Requests to CodeConnections go to the emulation above; a reset of moto empties it.
+    path = environ.get("PATH_INFO", "")
+    if path.startswith(_CC_PATH):
+        return codeconnections_app(environ, start_response)
+    if path.startswith("/moto-api/reset"):
+        _cc_connections.clear()
+    return _dispatch(self, environ, start_response)
+
+
+_Dispatcher.__call__ = dispatch_with_codeconnections
+
 # (end of CodeBuild, CodePipeline, CodeConnections)
 
 

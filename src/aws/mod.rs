@@ -87,6 +87,9 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         // Workers.
         // The AI API.
         // Builds and pipelines.
+        Arc::new(codeconnections::connection::Connection::new(aws)),
+        Arc::new(codebuild::project::Project::new(aws)),
+        Arc::new(codepipeline::pipeline::Pipeline::new(aws)),
     ]
 }
 
