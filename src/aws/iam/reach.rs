@@ -44,9 +44,12 @@ pub fn outside_the_stack(addr: &str, policies: &Value, at: &Pos) -> Vec<Diagnost
             if st.get("Effect").and_then(Value::as_str) == Some("Deny") {
                 continue;
             }
+            // A condition narrows `"*"` (to a cluster, to what a create tags...).
+            let conditioned = st.contains_key("Condition");
             let actions = strings(st.get("Action"));
             for res in values(st.get("Resource")) {
                 let problem = match res {
+                    Value::Str(s) if s == "*" && conditioned => None,
                     Value::Str(s) if s == "*" => {
                         let limitable: Vec<&str> = actions
                             .iter()
