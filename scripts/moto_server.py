@@ -1019,6 +1019,21 @@ def lambda_update_function_code(self, updated_spec):
     return _lambda_update_code(self, updated_spec)
 
 
+_lambda_get_code = _lm.LambdaFunction.get_code
+
+
+def lambda_get_code(self):
+    # AWS: GetFunction returns Concurrency whenever reserved concurrency is set, 0
+    # included (a function throttled on purpose). moto leaves it out for 0.
+    resp = _lambda_get_code(self)
+    if self.reserved_concurrency is not None:
+        resp["Concurrency"] = {
+            "ReservedConcurrentExecutions": int(self.reserved_concurrency)
+        }
+    return resp
+
+
+_lm.LambdaFunction.get_code = lambda_get_code
 _lm.LambdaFunction.__init__ = lambda_function_init
 _lm.LambdaFunction.get_configuration = lambda_get_configuration
 _lm.LambdaFunction.update_configuration = lambda_update_configuration
