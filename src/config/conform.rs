@@ -48,6 +48,21 @@ pub(super) fn conform(
             let ok = matches!(&value, Value::Map(_) | Value::List(_));
             c.scalar(value, ok, errors)
         }
+        // Packaged while loading (`config::package`): the path must be known now.
+        Kind::Package => {
+            if c.deferred {
+                errors.push(Diagnostic::new(
+                    node.pos.clone(),
+                    format!(
+                        "{what}: code must be a path written in the stack or a parameter, \
+                         not another resource's attribute (it is packaged before any AWS call)"
+                    ),
+                ));
+                return value;
+            }
+            let ok = matches!(&value, Value::Str(_));
+            c.scalar(value, ok, errors)
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use super::load::Loader;
 use super::params::Params;
 use super::yaml::{Key, Node, NodeKind};
 use super::Resource;
-use crate::model::{Addr, Props, Schema, TimeoutOverrides};
+use crate::model::{Addr, Kind, Props, Schema, TimeoutOverrides, Value};
 use std::collections::BTreeMap;
 
 /// What the properties of one instance came to.
@@ -176,13 +176,21 @@ impl Loader<'_> {
                 continue;
             };
             let value = eval.value(v);
-            let value = conform(
+            let mut value = conform(
                 &field.kind,
                 value,
                 v,
                 &format!("`{}`", k.name),
                 &mut eval.errors,
             );
+            if let (Kind::Package, Value::Str(path)) = (&field.kind, &value) {
+                match super::package::resolve(&self.root, path) {
+                    Ok(packaged) => value = packaged,
+                    Err(e) => eval
+                        .errors
+                        .push(Diagnostic::new(v.pos.clone(), format!("`{}`: {e}", k.name))),
+                }
+            }
             field_pos.insert(k.name.clone(), v.pos.clone());
             nested_pos(&k.name, v, &mut field_pos);
             if let Some(p) = v.as_str().and_then(single_param) {

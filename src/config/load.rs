@@ -44,6 +44,8 @@ pub(super) struct Loader<'a> {
     pub(super) param_pos: BTreeMap<String, Pos>,
     /// For a property written as just `${param.NAME}`, where its value was written.
     pub(super) origins: BTreeMap<(Addr, String), Pos>,
+    /// The project root: where `Kind::Package` paths are read from.
+    pub(super) root: PathBuf,
 }
 
 impl<'a> Loader<'a> {
@@ -54,6 +56,7 @@ impl<'a> Loader<'a> {
             poisoned: BTreeSet::new(),
             param_pos: BTreeMap::new(),
             origins: BTreeMap::new(),
+            root: PathBuf::new(),
         }
     }
 
@@ -89,6 +92,7 @@ impl<'a> Loader<'a> {
 
     /// Every stage in order; `None` when the files could not be read at all.
     pub(super) fn run(&mut self, opts: &LoadOptions) -> Option<Stack> {
+        self.root = opts.root.clone();
         let files = self.files(opts)?;
         let header = self.header(&files, opts.env.as_deref());
         let params = self.params(

@@ -14,6 +14,7 @@ mod instance;
 mod load;
 pub mod names;
 mod outputs;
+pub mod package;
 mod params;
 pub mod project;
 pub mod yaml;

@@ -20,6 +20,10 @@ pub enum Kind {
     /// Any JSON document (a mapping or a list), compared as data: key order and
     /// whitespace make no difference (`model::document::same_document`).
     Document,
+    /// Function code from the project: a directory (packaged into a deterministic zip)
+    /// or a `.zip`, written relative to the project root. Loading turns it into
+    /// `{path, sha256}` (`config::package`); it is compared by digest alone.
+    Package,
 }
 
 impl Kind {
@@ -34,6 +38,9 @@ impl Kind {
             Kind::Object(_) => "a mapping".into(),
             Kind::Policy => "an IAM policy document (a mapping with Version and Statement)".into(),
             Kind::Document => "a JSON document (a mapping or a list)".into(),
+            Kind::Package => {
+                "a path to a directory or .zip file, relative to the project root".into()
+            }
         }
     }
 }
