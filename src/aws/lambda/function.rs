@@ -104,7 +104,7 @@ pub static SCHEMA: Schema = Schema {
         },
         Field::new(
             "code",
-            Kind::Str,
+            Kind::Package,
             "the code: a directory or .zip relative to the project root (packaged deterministically); or use s3_bucket and s3_key",
         ),
         Field::new("s3_bucket", Kind::Str, "the code: the bucket of a .zip (with s3_key)"),
@@ -155,17 +155,9 @@ const CODE: &[&str] = &[
     "code_sha256",
 ];
 
-/// The zip of a packaged `code` value.
+/// The zip of a packaged `code` value, as it was when the stack was loaded.
 fn package_bytes(code: &Value) -> Result<std::sync::Arc<Vec<u8>>, ProviderError> {
-    package::bytes(code).map_err(|e| ProviderError::new("package code", e))
-}
-
-// Until main's `model::package` is merged.
-mod package {
-    use crate::model::Value;
-    pub fn bytes(_: &Value) -> Result<std::sync::Arc<Vec<u8>>, String> {
-        Err("packaging is not available in this build".into())
-    }
+    crate::config::package::bytes(code).map_err(|e| ProviderError::new("package code", e))
 }
 
 /// The provider of `aws_lambda_function`.
@@ -467,11 +459,6 @@ fn env_of(req: &Request<'_>) -> Environment {
         .build()
 }
 
-/// The sha256 a `code` value (packaged) stands for.
-fn sha_of(code: &Value) -> Option<&str> {
-    code.as_map()?.get("sha256")?.as_str()
-}
-
 fn pos<'a>(r: &'a Resource, field: &str) -> &'a crate::config::Pos {
     r.field_pos.get(field).unwrap_or(&r.pos)
 }
@@ -614,7 +601,7 @@ impl Provider for Function {
     /// is a change.
     fn diff(&self, desired: &Props, l: &Live) -> Vec<Change> {
         let mut want = desired.clone();
-        for f in ["code", "s3_bucket", "s3_key", "s3_object_version"] {
+        for f in ["s3_bucket", "s3_key", "s3_object_version"] {
             want.remove(f);
         }
         if let Some(Value::Map(env)) = desired.get("environment") {
@@ -632,20 +619,8 @@ impl Provider for Function {
         }
         let mut out = default_diff(self.schema(), &want, l);
         for c in out.iter_mut() {
-            if c.field == "code_sha256" {
+            if c.field == "code" || c.field == "code_sha256" {
                 c.why = Some(CODE_NOTE.into());
-            }
-        }
-        if let Some(code) = present(desired, "code") {
-            let have = l.props.get("code").and_then(sha_of);
-            if code.has_unknown() || sha_of(code) != have {
-                out.push(Change {
-                    field: "code".into(),
-                    before: l.props.get("code").cloned().unwrap_or(Value::Null),
-                    after: code.clone(),
-                    forces_replace: false,
-                    why: Some(CODE_NOTE.into()),
-                });
             }
         }
         for f in ["environment", "reserved_concurrency"] {
