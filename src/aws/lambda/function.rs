@@ -503,7 +503,7 @@ impl Provider for Function {
                 .related(pos(r, "code").clone(), "code is set here")
                 .hint("keep `code` (a local directory or .zip) or the S3 object, not both"),
             );
-        } else if !has("code") && !(has("s3_bucket") && has("s3_key")) {
+        } else if !(has("code") || has("s3_bucket") && has("s3_key")) {
             let (at, msg) = match s3_given.first() {
                 Some(f) => (
                     pos(r, f),
