@@ -3,7 +3,7 @@
 //! code, architecture, reserved concurrency) and deleted; an unchanged rebuild of its
 //! code plans nothing; a mapping from a queue updated in place and replaced for another
 //! queue; a permission replaced when its source changes, beside a statement someone else
-//! added; a lost CreateFunction answer; the validation rules.
+//! added; lost answers to the calls that make each; the validation rules.
 //!
 //! What moto cannot show (docs/emulator-gaps.md): a function is Active at once (AWS:
 //! Pending for seconds, and LastUpdateStatus InProgress after each update, both waited
@@ -519,26 +519,31 @@ fn project_worker_only() -> &'static str {
 }
 
 #[tokio::test]
-async fn a_lost_create_function_answer_converges_in_one_apply() {
+async fn lost_create_answers_converge_in_one_apply() {
+    // CreateFunction, CreateEventSourceMapping and AddPermission, each answer lost once:
+    // the engine finds what was made (by tags; the permission by its statement id) and
+    // adopts it instead of making it twice.
+    let ops = [
+        "POST /2015-03-31/functions",
+        "POST /2015-03-31/event-source-mappings",
+        "POST /2015-03-31/functions/lt-default-ai/policy",
+    ];
     let moto = Moto::start();
     let proxy = Proxy::start(&moto.endpoint, 17);
-    proxy.rule(
-        Rule::on("POST /2015-03-31/functions")
-            .fault(Fault::LoseAnswer)
-            .times(1),
-    );
+    for op in ops {
+        proxy.rule(Rule::on(op).fault(Fault::LoseAnswer).times(1));
+    }
     let registry = bandup_infra::aws::registry(&sdk_at(&proxy.endpoint).await);
-    let p = project(WORKER);
+    let stack = with_mapping("jobs", 10) + &with_permission(API_A)[WORKER.len()..];
+    let p = project(&stack);
     let planned = plan_of(&p, &registry, Mode::Normal).await;
-    assert_eq!(planned.summary.add, 3);
+    assert_eq!(planned.summary.add, 7, "{:#?}", changes(&planned));
     let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
     assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
-    assert_eq!(proxy.faults().len(), 1, "{:?}", proxy.faults());
-    assert_eq!(
-        proxy.seen("POST /2015-03-31/functions"),
-        1,
-        "adopted, not repeated"
-    );
+    assert_eq!(proxy.faults().len(), 3, "{:?}", proxy.faults());
+    for op in ops {
+        assert_eq!(proxy.seen(op), 1, "{op}: adopted, not repeated");
+    }
     let clean = bandup_infra::aws::registry(&moto.sdk().await);
     let after = plan_of(&p, &clean, Mode::Normal).await;
     assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
