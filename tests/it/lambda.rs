@@ -549,6 +549,77 @@ async fn lost_create_answers_converge_in_one_apply() {
     assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
 }
 
+/// Upload the worker directory of `p`, packaged, as `key` in `bucket`; its digest.
+async fn upload(s3: &aws_sdk_s3::Client, p: &Project, key: &str) -> String {
+    let zip = bandup_infra::config::package::package(&p.root().join("worker")).expect("zip");
+    s3.put_object()
+        .bucket("lt-code")
+        .key(key)
+        .body(zip.bytes.to_vec().into())
+        .send()
+        .await
+        .expect("upload");
+    zip.sha256
+}
+
+#[tokio::test]
+async fn code_from_s3_is_deployed_again_when_its_declared_digest_changes() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let s3 = aws_sdk_s3::Client::new(&sdk);
+    s3.create_bucket()
+        .bucket("lt-code")
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest2)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("bucket");
+    let p = project(WORKER);
+    let v1 = upload(&s3, &p, "ai/v1.zip").await;
+    let stack = WORKER.replace(
+        "      code: worker\n",
+        &format!("      s3_bucket: lt-code\n      s3_key: ai/v1.zip\n      code_sha256: {v1}\n"),
+    );
+    std::fs::write(stack_file(&p), &stack).expect("write");
+    let first = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(first.summary.add, 3, "{:#?}", changes(&first));
+    apply_converges(&first, &p, &registry).await;
+    let f = function(&lambda, "lt-default-ai").await;
+    assert_eq!(
+        f.configuration().and_then(|c| c.code_sha256()),
+        Some(v1.as_str())
+    );
+
+    // A new object and its digest: UpdateFunctionCode from S3.
+    std::fs::write(
+        p.root().join("worker/worker.py"),
+        format!("{HANDLER}# v2\n"),
+    )
+    .expect("new code");
+    let v2 = upload(&s3, &p, "ai/v2.zip").await;
+    std::fs::write(
+        stack_file(&p),
+        stack.replace("ai/v1.zip", "ai/v2.zip").replace(&v1, &v2),
+    )
+    .expect("write");
+    let code = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(
+        changes(&code),
+        BTreeMap::from([("ai".to_string(), change(Action::Update, &["code_sha256"]))])
+    );
+    apply_converges(&code, &p, &registry).await;
+    let f = function(&lambda, "lt-default-ai").await;
+    assert_eq!(
+        f.configuration().and_then(|c| c.code_sha256()),
+        Some(v2.as_str())
+    );
+}
+
 #[test]
 fn function_and_mapping_settings_are_checked_against_what_lambda_accepts() {
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
