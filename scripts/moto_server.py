@@ -971,6 +971,74 @@ _sqs.SQSBackend.create_queue = create_queue
 
 # --- Lambda ------------------------------------------------------------------------------
 
+import moto.awslambda.models as _lm
+
+_lambda_init = _lm.LambdaFunction.__init__
+_lambda_configuration = _lm.LambdaFunction.get_configuration
+_lambda_update_configuration = _lm.LambdaFunction.update_configuration
+_lambda_update_code = _lm.LambdaFunction.update_function_code
+
+
+def _logging_config(function_name, given):
+    # AWS's LoggingConfig when none or part is given: Text logs to /aws/lambda/<name>.
+    config = {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{function_name}"}
+    config.update({k: v for k, v in (given or {}).items() if v})
+    return config
+
+
+def lambda_function_init(self, account_id, spec, region, version=1):
+    # AWS: CreateFunction keeps LoggingConfig (log format, log group) and every later
+    # GetFunction, ListFunctions and update answer returns it. moto drops it.
+    _lambda_init(self, account_id, spec, region, version)
+    self.logging_config = _logging_config(self.function_name, spec.get("LoggingConfig"))
+
+
+def lambda_get_configuration(self, on_create=False):
+    # AWS: every function configuration carries LoggingConfig. moto has none.
+    config = _lambda_configuration(self, on_create)
+    config["LoggingConfig"] = getattr(
+        self, "logging_config", _logging_config(self.function_name, None)
+    )
+    return config
+
+
+def lambda_update_configuration(self, config_updates):
+    # AWS: UpdateFunctionConfiguration changes LoggingConfig. moto ignores it.
+    if "LoggingConfig" in config_updates:
+        self.logging_config = _logging_config(
+            self.function_name, config_updates["LoggingConfig"]
+        )
+    return _lambda_update_configuration(self, config_updates)
+
+
+def lambda_update_function_code(self, updated_spec):
+    # AWS: UpdateFunctionCode with Architectures changes the function's instruction set
+    # (the only way to change it). moto ignores Architectures there.
+    if updated_spec.get("Architectures") and not updated_spec.get("DryRun"):
+        self.architectures = updated_spec["Architectures"]
+    return _lambda_update_code(self, updated_spec)
+
+
+_lambda_get_code = _lm.LambdaFunction.get_code
+
+
+def lambda_get_code(self):
+    # AWS: GetFunction returns Concurrency whenever reserved concurrency is set, 0
+    # included (a function throttled on purpose). moto leaves it out for 0.
+    resp = _lambda_get_code(self)
+    if self.reserved_concurrency is not None:
+        resp["Concurrency"] = {
+            "ReservedConcurrentExecutions": int(self.reserved_concurrency)
+        }
+    return resp
+
+
+_lm.LambdaFunction.get_code = lambda_get_code
+_lm.LambdaFunction.__init__ = lambda_function_init
+_lm.LambdaFunction.get_configuration = lambda_get_configuration
+_lm.LambdaFunction.update_configuration = lambda_update_configuration
+_lm.LambdaFunction.update_function_code = lambda_update_function_code
+
 # (end of Lambda)
 
 

@@ -85,6 +85,9 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         // Queues.
         Arc::new(sqs::queue::Queue::new(aws)),
         // Workers.
+        Arc::new(lambda::function::Function::new(aws)),
+        Arc::new(lambda::event_source_mapping::EventSourceMapping::new(aws)),
+        Arc::new(lambda::permission::Permission::new(aws)),
         // The AI API.
         // Builds and pipelines.
         Arc::new(codeconnections::connection::Connection::new(aws)),
