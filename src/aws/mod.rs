@@ -86,6 +86,8 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         Arc::new(sqs::queue::Queue::new(aws)),
         // Workers.
         // The AI API.
+        Arc::new(apigateway::rest_api::RestApi::new(aws)),
+        Arc::new(apigateway::stage::Stage::new(aws)),
         // Builds and pipelines.
     ]
 }
