@@ -976,6 +976,33 @@ _sqs.SQSBackend.create_queue = create_queue
 
 # --- API Gateway -------------------------------------------------------------------------
 
+import moto.apigateway.models as _apigw
+from moto.apigateway.exceptions import ResourceIdNotFoundException as _ApigwNoResource
+
+
+def apigw_delete_resource(self, function_id, resource_id):
+    # AWS: DeleteResource deletes the resource with every resource under it (and their
+    # methods), and answers NotFoundException for one that does not exist. moto removes
+    # only that resource (the orphans under it then break GetResources with HTTP 500)
+    # and answers HTTP 500 for an unknown id.
+    api = self.get_rest_api(function_id)
+    if resource_id not in api.resources:
+        raise _ApigwNoResource()
+    resource = api.resources.pop(resource_id)
+    orphans = True
+    while orphans:
+        orphans = [
+            rid
+            for rid, r in api.resources.items()
+            if r.parent_id and r.parent_id not in api.resources
+        ]
+        for rid in orphans:
+            api.resources.pop(rid, None)
+    return resource
+
+
+_apigw.APIGatewayBackend.delete_resource = apigw_delete_resource
+
 # (end of API Gateway)
 
 
