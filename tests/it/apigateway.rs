@@ -16,11 +16,15 @@
 //! removed with `remove /*/*`. `scripts/moto_server.py` makes DeleteResource delete the
 //! resources under the one deleted, as AWS does.
 
-use crate::support::lifecycle::{apply_converges, change, changes, live_id, plan_of};
-use crate::support::moto::Moto;
+use crate::support::lifecycle::{apply_converges, change, changes, failures, live_id, plan_of};
+use crate::support::moto::{sdk_at, Moto};
+use crate::support::proxy::{Fault, Proxy, Rule};
 use crate::support::Project;
+use bandup_infra::apply::apply;
+use bandup_infra::model::Quiet;
 use bandup_infra::plan::{Action, Mode};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 fn invoke_arn(function: &str) -> String {
     format!("arn:aws:apigateway:eu-west-2:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-2:123456789012:function:{function}/invocations")
@@ -466,4 +470,30 @@ async fn a_stage_redeploys_on_a_new_api_revision_changes_throttling_and_is_repla
         .expect("apis")
         .items()
         .is_empty());
+}
+
+#[tokio::test]
+async fn a_lost_create_rest_api_answer_is_adopted_and_its_routes_made_in_one_apply() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto.endpoint, 13);
+    proxy.rule(Rule::on("POST /restapis").fault(Fault::LoseAnswer));
+    let registry = bandup_infra::aws::registry(&sdk_at(&proxy.endpoint).await);
+    let p = Project::with_stack(&stage_stack());
+    let planned = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(planned.summary.add, 3);
+    let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
+    assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
+    assert_eq!(proxy.faults().len(), 1, "{:?}", proxy.faults());
+    assert_eq!(proxy.seen("POST /restapis"), 1, "adopted, not repeated");
+    let clean = bandup_infra::aws::registry(&moto.sdk().await);
+    let after = plan_of(&p, &clean, Mode::Normal).await;
+    assert!(!after.summary.has_changes(), "{:#?}", changes(&after));
+    // The adopted API got its routes, and the stage serves them.
+    let apigw = aws_sdk_apigateway::Client::new(&moto.sdk().await);
+    let api = live_id(&after, "ai_api");
+    assert_eq!(
+        routes(&apigw, &api).await["/writing-feedback"]["POST"].1,
+        "AWS_PROXY"
+    );
+    assert!(stage(&apigw, &api, "v1").await.deployment_id().is_some());
 }
