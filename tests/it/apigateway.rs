@@ -7,14 +7,15 @@
 //!
 //! The functions are literal invoke ARNs (the Lambda type lives on another branch; moto's
 //! PutIntegration accepts any URI). What moto cannot show (docs/emulator-gaps.md): it
-//! never asks for the account's CloudWatch Logs role before a stage's access logs are
-//! set (AWS refuses with BadRequestException; the provider names the fix), nor throttles
-//! DeleteRestApi (AWS: one every 30 s per account; the delete waits its turn); it
-//! returns a resource policy unescaped and as written (AWS escapes its quotes and
-//! expands `execute-api:/...` to the API's ARN: the provider does both before comparing);
-//! it embeds methods in GetResources whether asked or not; it keeps method settings
-//! removed with `remove /*/*`. `scripts/moto_server.py` makes DeleteResource delete the
-//! resources under the one deleted, as AWS does.
+//! never throttles DeleteRestApi (AWS: one every 30 s per account; the delete waits its
+//! turn); it returns a resource policy unescaped and as written (AWS escapes its quotes
+//! and expands `execute-api:/...` to the API's ARN: the provider does both before
+//! comparing); it embeds methods in GetResources whether asked or not; it keeps method
+//! settings removed with `remove /*/*`. `scripts/moto_server.py` corrects, as AWS does:
+//! DeleteResource takes the resources under the one deleted; DeleteRestApi of an
+//! unknown id answers NotFoundException; TagResource, UntagResource and GetTags take a
+//! REST API's ARN; UpdateStage refuses access logs until the account's CloudWatch Logs
+//! role is set.
 
 use crate::support::lifecycle::{apply_converges, change, changes, failures, live_id, plan_of};
 use crate::support::moto::{sdk_at, Moto};
@@ -164,6 +165,32 @@ async fn a_rest_api_with_routes_creates_changes_its_routes_and_policy_and_delete
         "the statement without Resource covers the API: {policy}"
     );
 
+    // A tag for the whole stack: TagResource on the API's ARN.
+    p.edit(
+        "stacks/bandup.yaml",
+        "stack: apitest\n",
+        "stack: apitest\ntags:\n  team: ai\n",
+    );
+    let tagged = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(
+        changes(&tagged),
+        BTreeMap::from([("ai_api".to_string(), change(Action::Update, &["tags"]))])
+    );
+    apply_converges(&tagged, &p, &registry).await;
+    let described = apigw
+        .get_rest_api()
+        .rest_api_id(&api)
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(
+        described
+            .tags()
+            .and_then(|t| t.get("team"))
+            .map(String::as_str),
+        Some("ai")
+    );
+
     // Routes: one added under a parameter, one removed (its path goes with it), one
     // moved to another method.
     p.edit("stacks/bandup.yaml", "method: POST", "method: PUT");
@@ -306,6 +333,23 @@ async fn deployments(apigw: &aws_sdk_apigateway::Client, api: &str) -> BTreeSet<
         .collect()
 }
 
+/// The account's CloudWatch Logs role for API Gateway, which the bootstrap sets (an
+/// account-wide setting per region, not a stack resource).
+async fn set_account_logs_role(apigw: &aws_sdk_apigateway::Client) {
+    apigw
+        .update_account()
+        .patch_operations(
+            aws_sdk_apigateway::types::PatchOperation::builder()
+                .op(aws_sdk_apigateway::types::Op::Replace)
+                .path("/cloudwatchRoleArn")
+                .value("arn:aws:iam::123456789012:role/apigateway-cloudwatch")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("update account");
+}
+
 #[tokio::test]
 async fn a_stage_redeploys_on_a_new_api_revision_changes_throttling_and_is_replaced_when_renamed() {
     let moto = Moto::start();
@@ -314,6 +358,7 @@ async fn a_stage_redeploys_on_a_new_api_revision_changes_throttling_and_is_repla
     let apigw = aws_sdk_apigateway::Client::new(&sdk);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
     let p = Project::with_stack(&stage_stack());
+    set_account_logs_role(&apigw).await;
 
     let first = plan_of(&p, &registry, Mode::Normal).await;
     assert_eq!(first.summary.add, 3, "{:#?}", changes(&first));
@@ -479,6 +524,7 @@ async fn a_lost_create_rest_api_answer_is_adopted_and_its_routes_made_in_one_app
     proxy.rule(Rule::on("POST /restapis").fault(Fault::LoseAnswer));
     let registry = bandup_infra::aws::registry(&sdk_at(&proxy.endpoint).await);
     let p = Project::with_stack(&stage_stack());
+    set_account_logs_role(&aws_sdk_apigateway::Client::new(&moto.sdk().await)).await;
     let planned = plan_of(&p, &registry, Mode::Normal).await;
     assert_eq!(planned.summary.add, 3);
     let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
@@ -496,4 +542,28 @@ async fn a_lost_create_rest_api_answer_is_adopted_and_its_routes_made_in_one_app
         "AWS_PROXY"
     );
     assert!(stage(&apigw, &api, "v1").await.deployment_id().is_some());
+}
+
+#[tokio::test]
+async fn access_logs_without_the_accounts_cloudwatch_role_fail_naming_the_fix() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let apigw = aws_sdk_apigateway::Client::new(&sdk);
+    let p = Project::with_stack(&stage_stack());
+    let planned = plan_of(&p, &registry, Mode::Normal).await;
+    let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
+    let failed = failures(&report);
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert!(
+        failed[0].contains("UpdateStage failed: BadRequestException")
+            && failed[0].contains("update-account")
+            && failed[0].contains("AmazonAPIGatewayPushToCloudWatchLogs"),
+        "{failed:#?}"
+    );
+    // Once the bootstrap has set it, the stage made without its settings converges.
+    set_account_logs_role(&apigw).await;
+    let again = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(again.summary.change, 1, "{:#?}", changes(&again));
+    apply_converges(&again, &p, &registry).await;
 }
