@@ -567,3 +567,45 @@ async fn access_logs_without_the_accounts_cloudwatch_role_fail_naming_the_fix() 
     assert_eq!(again.summary.change, 1, "{:#?}", changes(&again));
     apply_converges(&again, &p, &registry).await;
 }
+
+#[test]
+fn route_paths_and_duplicate_routes_are_refused_before_any_call() {
+    let p = Project::with_stack(&format!(
+        r#"stack: apitest
+resources:
+  ai_api:
+    type: aws_api_gateway_rest_api
+    properties:
+      routes:
+        - path: writing-feedback/
+          method: POST
+          function_invoke_arn: {a}
+        - path: /speaking
+          method: POST
+          function_invoke_arn: {a}
+        - path: /speaking
+          method: POST
+          function_invoke_arn: {a}
+"#,
+        a = invoke_arn("writing")
+    ));
+    let registry = bandup_infra::aws::offline_registry();
+    let (_, diags) = bandup_infra::config::load(
+        &bandup_infra::config::LoadOptions {
+            root: p.root().to_path_buf(),
+            env: None,
+            stack: None,
+        },
+        &registry,
+    );
+    let messages: Vec<String> = diags.items.iter().map(|d| d.message.clone()).collect();
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    assert!(
+        messages[0].contains("route path `writing-feedback/`"),
+        "{messages:#?}"
+    );
+    assert!(
+        messages[1].contains("declares POST /speaking twice"),
+        "{messages:#?}"
+    );
+}
