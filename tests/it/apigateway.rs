@@ -569,7 +569,7 @@ async fn access_logs_without_the_accounts_cloudwatch_role_fail_naming_the_fix() 
 }
 
 #[test]
-fn route_paths_and_duplicate_routes_are_refused_before_any_call() {
+fn bad_routes_and_stage_settings_are_refused_before_any_call() {
     let p = Project::with_stack(&format!(
         r#"stack: apitest
 resources:
@@ -586,6 +586,13 @@ resources:
         - path: /speaking
           method: POST
           function_invoke_arn: {a}
+  ai_stage:
+    type: aws_api_gateway_stage
+    properties:
+      rest_api: ${{ai_api.id}}
+      stage_name: v1.0
+      throttle_rate_limit: -1
+      access_log_format: $context.status
 "#,
         a = invoke_arn("writing")
     ));
@@ -599,13 +606,17 @@ resources:
         &registry,
     );
     let messages: Vec<String> = diags.items.iter().map(|d| d.message.clone()).collect();
-    assert_eq!(messages.len(), 2, "{messages:#?}");
-    assert!(
-        messages[0].contains("route path `writing-feedback/`"),
-        "{messages:#?}"
-    );
-    assert!(
-        messages[1].contains("declares POST /speaking twice"),
-        "{messages:#?}"
-    );
+    assert_eq!(messages.len(), 5, "{messages:#?}");
+    for expected in [
+        "route path `writing-feedback/`",
+        "declares POST /speaking twice",
+        "is named `v1.0`",
+        "without $context.requestId",
+        "throttle_rate_limit -1",
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(expected)),
+            "{expected}: {messages:#?}"
+        );
+    }
 }

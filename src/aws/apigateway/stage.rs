@@ -8,6 +8,7 @@ use super::{
     deleted, error, eventually, execution_arn, once, owned_apis, patch, region, retag, tag_map,
 };
 use crate::aws::{account_of, creation_tags, live, millis, Clients, Owned};
+use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{
@@ -420,6 +421,56 @@ impl Stage {
 impl Provider for Stage {
     fn schema(&self) -> &'static Schema {
         &SCHEMA
+    }
+
+    fn check(&self, r: &Resource, _stack: &Stack) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let at = |f: &str| r.field_pos.get(f).unwrap_or(&r.pos).clone();
+        if let Some(name) = r.props.get("stage_name").and_then(Value::as_str) {
+            let ok = !name.is_empty()
+                && name.len() <= 128
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !ok {
+                out.push(
+                    Diagnostic::new(
+                        at("stage_name"),
+                        format!(
+                            "stage `{}` is named `{name}`: API Gateway wants 1 to 128 letters, digits, `-` and `_`",
+                            r.addr
+                        ),
+                    )
+                    .hint("name it like v1 or live"),
+                );
+            }
+        }
+        if let Some(f) = r.props.get("access_log_format").and_then(Value::as_str) {
+            if !f.contains("$context.requestId") && !f.contains("$context.extendedRequestId") {
+                out.push(
+                    Diagnostic::new(
+                        at("access_log_format"),
+                        format!(
+                            "stage `{}` has an access log format without $context.requestId: API Gateway refuses it",
+                            r.addr
+                        ),
+                    )
+                    .hint("add $context.requestId (or $context.extendedRequestId)"),
+                );
+            }
+        }
+        for f in ["throttle_rate_limit", "throttle_burst_limit"] {
+            if let Some(n) = r.props.get(f).and_then(Value::as_int).filter(|n| *n < 0) {
+                out.push(
+                    Diagnostic::new(
+                        at(f),
+                        format!("stage `{}` has {f} {n}: it cannot be negative", r.addr),
+                    )
+                    .hint("use 0 or more (0 refuses every request)"),
+                );
+            }
+        }
+        out
     }
 
     async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
