@@ -1044,6 +1044,118 @@ _lm.LambdaFunction.update_function_code = lambda_update_function_code
 
 # --- API Gateway -------------------------------------------------------------------------
 
+import moto.apigateway.models as _apigw
+from moto.apigateway.exceptions import ResourceIdNotFoundException as _ApigwNoResource
+
+
+def apigw_delete_resource(self, function_id, resource_id):
+    # AWS: DeleteResource deletes the resource with every resource under it (and their
+    # methods), and answers NotFoundException for one that does not exist. moto removes
+    # only that resource (the orphans under it then break GetResources with HTTP 500)
+    # and answers HTTP 500 for an unknown id.
+    api = self.get_rest_api(function_id)
+    if resource_id not in api.resources:
+        raise _ApigwNoResource()
+    resource = api.resources.pop(resource_id)
+    orphans = True
+    while orphans:
+        orphans = [
+            rid
+            for rid, r in api.resources.items()
+            if r.parent_id and r.parent_id not in api.resources
+        ]
+        for rid in orphans:
+            api.resources.pop(rid, None)
+    return resource
+
+
+_apigw.APIGatewayBackend.delete_resource = apigw_delete_resource
+
+
+import json as _json
+from urllib.parse import unquote as _unquote
+
+import moto.apigateway.responses as _apigw_responses
+import moto.apigateway.urls as _apigw_urls
+from moto.apigateway.exceptions import RestAPINotFound as _ApigwNoApi
+
+_APIGW = _apigw_responses.APIGatewayResponse
+
+
+def apigw_delete_rest_api(self, function_id):
+    # AWS: deleting an unknown REST API answers NotFoundException. moto: HTTP 500.
+    if function_id not in self.apis:
+        raise _ApigwNoApi()
+    return self.apis.pop(function_id)
+
+
+_apigw.APIGatewayBackend.delete_rest_api = apigw_delete_rest_api
+
+
+def _tagged_api(self):
+    # The REST API a /tags/<arn> request names, if the ARN is a REST API's
+    # (arn:aws:apigateway:<region>::/restapis/<id>), else None (a stage's).
+    parts = _unquote(self.path.split("/tags/")[1]).split("/")
+    if len(parts) == 3 and parts[1] == "restapis":
+        return self.backend.get_rest_api(parts[2])
+    return None
+
+
+def _apigw_tags(original, on_api):
+    # AWS: TagResource, UntagResource and GetTags take a REST API's ARN as well as a
+    # stage's. moto knows only stages (and routes no REST API ARN at all).
+    def handler(self):
+        api = _tagged_api(self)
+        return original(self) if api is None else on_api(self, api)
+
+    return handler
+
+
+def _tag_api(self, api):
+    api.tags.update(self._get_param("tags") or {})
+    return _json.dumps({})
+
+
+def _untag_api(self, api):
+    for key in self.querystring.get("tagKeys") or []:
+        api.tags.pop(key, None)
+    return _json.dumps({})
+
+
+def _api_tags(self, api):
+    return _json.dumps({"tags": api.tags})
+
+
+_APIGW.tag_resource = _apigw_tags(_APIGW.tag_resource, _tag_api)
+_APIGW.untag_resource = _apigw_tags(_APIGW.untag_resource, _untag_api)
+_APIGW.get_tags = _apigw_tags(_APIGW.get_tags, _api_tags)
+_apigw_urls.url_paths[
+    "{0}/tags/arn:(?P<partition>[^/]+):apigateway:(?P<region_name>[^/]+)::/restapis/(?P<function_id>[^/]+)$"
+] = _APIGW.dispatch
+
+
+from moto.apigateway.exceptions import BadRequestException as _ApigwBadRequest
+
+_apigw_update_stage = _apigw.APIGatewayBackend.update_stage
+
+
+def apigw_update_stage(self, function_id, stage_name, patch_operations):
+    # AWS: a stage's access logs need the account's CloudWatch Logs role (UpdateAccount
+    # cloudwatchRoleArn, per region); without it UpdateStage answers BadRequestException.
+    # moto accepts them regardless.
+    logs = any(
+        op.get("op") == "replace" and op.get("path", "").startswith("/accessLogSettings/")
+        for op in patch_operations or []
+    )
+    if logs and not self.account.cloudwatch_role_arn:
+        raise _ApigwBadRequest(
+            "CloudWatch Logs role ARN must be set in account settings to enable logging"
+        )
+    return _apigw_update_stage(self, function_id, stage_name, patch_operations)
+
+
+_apigw.APIGatewayBackend.update_stage = apigw_update_stage
+
 # (end of API Gateway)
 
 

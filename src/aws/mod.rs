@@ -89,6 +89,8 @@ pub fn providers(aws: &Clients) -> Vec<Arc<dyn Provider>> {
         Arc::new(lambda::event_source_mapping::EventSourceMapping::new(aws)),
         Arc::new(lambda::permission::Permission::new(aws)),
         // The AI API.
+        Arc::new(apigateway::rest_api::RestApi::new(aws)),
+        Arc::new(apigateway::stage::Stage::new(aws)),
         // Builds and pipelines.
         Arc::new(codeconnections::connection::Connection::new(aws)),
         Arc::new(codebuild::project::Project::new(aws)),
