@@ -546,7 +546,7 @@ async fn a_lost_create_rest_api_answer_is_adopted_and_its_routes_made_in_one_app
 
 #[tokio::test]
 async fn access_logs_without_the_accounts_cloudwatch_role_fail_naming_the_fix() {
-    let moto = Moto::start();
+    let moto = Moto::start_bare();
     let sdk = moto.sdk().await;
     let registry = bandup_infra::aws::registry(&sdk);
     let apigw = aws_sdk_apigateway::Client::new(&sdk);

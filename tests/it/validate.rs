@@ -969,3 +969,13 @@ fn a_container_secret_must_be_one_the_stack_declares() {
     );
     assert!(hint(&d).contains("declare it as an aws_secretsmanager_secret"));
 }
+
+#[test]
+fn a_queue_must_stay_invisible_six_times_as_long_as_its_worker_may_run() {
+    let d = only(
+        "queue_visibility_below_worker_timeout",
+        "6:27",
+        "queue `jobs` has visibility_timeout 120 s, but its worker `worker` (through `feed`) may run for 30 s",
+    );
+    assert!(hint(&d).contains("set visibility_timeout to 180 or more"));
+}

@@ -34,6 +34,13 @@ fn ensure_installed() -> std::path::PathBuf {
 
 impl Moto {
     pub fn start() -> Moto {
+        let moto = Moto::start_bare();
+        moto.bootstrap_account();
+        moto
+    }
+
+    /// A server for an account nobody bootstrapped (see `bootstrap_account`).
+    pub fn start_bare() -> Moto {
         let bin = ensure_installed();
         let port = TcpListener::bind("127.0.0.1:0")
             .expect("bind")
@@ -69,20 +76,42 @@ impl Moto {
         sdk_at(&self.endpoint).await
     }
 
-    /// Empty the emulator (every service, every region).
+    /// Empty the emulator (every service, every region), then bootstrap it again.
     pub fn reset(&self) {
+        let answer = self.raw(
+            "POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+        assert!(answer.starts_with("HTTP/1.1 200"), "moto reset: {answer}");
+        self.bootstrap_account();
+    }
+
+    /// Set what `bootstrap` sets once per account and region before any stack: API
+    /// Gateway's CloudWatch Logs role, which stage access logs need and no stack owns.
+    /// `start` and `reset` do it, so the emulator is an account that was bootstrapped;
+    /// `start_bare` leaves it out.
+    pub fn bootstrap_account(&self) {
+        let body = r#"{"patchOperations":[{"op":"replace","path":"/cloudwatchRoleArn","value":"arn:aws:iam::123456789012:role/apigateway-cloudwatch-logs"}]}"#;
+        for region in ["eu-west-2", "eu-west-1", "us-east-1"] {
+            let answer = self.raw(&format!(
+                "PATCH /account HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+                 Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/apigateway/aws4_request, SignedHeaders=host, Signature=0\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ));
+            assert!(answer.starts_with("HTTP/1.1 200"), "bootstrap {region}: {answer}");
+        }
+    }
+
+    /// Send one raw HTTP request to the emulator and read the whole answer.
+    fn raw(&self, request: &str) -> String {
+        use std::io::{Read, Write};
         let port = self.endpoint.rsplit(':').next().unwrap_or_default();
         let mut s = TcpStream::connect(("127.0.0.1", port.parse::<u16>().expect("port")))
             .expect("connect to moto");
-        use std::io::{Read, Write};
-        write!(
-            s,
-            "POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        )
-        .expect("reset");
+        s.write_all(request.as_bytes()).expect("send to moto");
         let mut answer = String::new();
         let _ = s.read_to_string(&mut answer);
-        assert!(answer.starts_with("HTTP/1.1 200"), "moto reset: {answer}");
+        answer
     }
 
     /// Environment for running the real binary against this server.
