@@ -21,7 +21,7 @@ pub fn run(ctx: &Ctx, args: &GraphArgs) -> Outcome {
     let group = |a: &crate::model::Addr| {
         stack
             .resource(a)
-            .map(|r| layer(&r.type_name).to_string())
+            .map(|r| layer_of(r, &stack).to_string())
             .unwrap_or_default()
     };
     let text = match args.format {
@@ -30,6 +30,34 @@ pub fn run(ctx: &Ctx, args: &GraphArgs) -> Outcome {
     };
     super::emit(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Types every layer uses (roles, log groups, buckets, secrets): such a resource is drawn
+/// in the layer of the resources that use it when they are all of one layer (a worker's
+/// role with the AI layer, the load balancer's log bucket with the edge), else by its type.
+const SHARED: &[&str] = &[
+    "aws_iam_role",
+    "aws_cloudwatch_log_group",
+    "aws_s3_bucket",
+    "aws_secretsmanager_secret",
+];
+
+/// The layer `r` is drawn in.
+fn layer_of(r: &crate::config::Resource, stack: &crate::config::Stack) -> &'static str {
+    let own = layer(&r.type_name);
+    if !SHARED.contains(&r.type_name.as_str()) {
+        return own;
+    }
+    let users: std::collections::BTreeSet<&str> = stack
+        .resources
+        .iter()
+        .filter(|u| u.deps.contains(&r.addr) && !SHARED.contains(&u.type_name.as_str()))
+        .map(|u| layer(&u.type_name))
+        .collect();
+    match users.into_iter().collect::<Vec<_>>().as_slice() {
+        [one] => one,
+        _ => own,
+    }
 }
 
 /// The platform layer a resource type belongs to, for grouping the picture.
@@ -54,7 +82,7 @@ fn layer(type_name: &str) -> &'static str {
         "compute"
     } else if starts(&["sqs_", "lambda_", "api_gateway", "apigateway"]) {
         "AI"
-    } else if starts(&["codebuild_", "codepipeline", "codestarconnections_"]) {
+    } else if starts(&["codebuild_", "codepipeline", "codeconnections_"]) {
         "delivery"
     } else {
         "other"

@@ -64,7 +64,7 @@ fn stdout(o: &Output) -> String {
 fn validate_accepts_the_project_and_exits_zero() {
     let o = run(&["validate", "--env", "dev"], &[]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stdout(&o).contains("valid for environment `dev`: 53 resources"));
+    assert!(stdout(&o).contains("valid for environment `dev`: 89 resources"));
 }
 
 #[test]
@@ -152,18 +152,18 @@ fn plan_apply_plan_against_the_emulator() {
 
     let before = run(&["plan", "--env", "dev", "--detailed-exitcode"], &env);
     assert_eq!(code(&before), 2, "changes pending: {}", stderr(&before));
-    assert!(stdout(&before).contains("Plan: 53 to add, 0 to change, 0 to replace, 0 to destroy."));
+    assert!(stdout(&before).contains("Plan: 89 to add, 0 to change, 0 to replace, 0 to destroy."));
 
     let json = run(&["plan", "--env", "dev", "--json"], &env);
     assert_eq!(code(&json), 0);
     let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).expect("--json is JSON");
-    assert_eq!(parsed["summary"]["add"], 53);
+    assert_eq!(parsed["summary"]["add"], 89);
     assert_eq!(parsed["format_version"], 1);
 
     let applied = run(&["apply", "--env", "dev", "--auto-approve"], &env);
     assert_eq!(code(&applied), 0, "{}", stderr(&applied));
     assert!(
-        stdout(&applied).contains("Resources: 53 added, 0 changed, 0 destroyed."),
+        stdout(&applied).contains("Resources: 89 added, 0 changed, 0 destroyed."),
         "{}",
         stdout(&applied)
     );
@@ -180,7 +180,7 @@ fn plan_apply_plan_against_the_emulator() {
     let destroyed = run(&["destroy", "--env", "dev", "--auto-approve"], &env);
     assert_eq!(code(&destroyed), 0, "{}", stderr(&destroyed));
     assert!(
-        stdout(&destroyed).contains("0 added, 0 changed, 53 destroyed"),
+        stdout(&destroyed).contains("0 added, 0 changed, 89 destroyed"),
         "{}",
         stdout(&destroyed)
     );
@@ -359,7 +359,7 @@ fn commands_find_the_project_from_a_folder_below_it() {
         &[],
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stdout(&o).contains("valid for environment `dev`: 53 resources"));
+    assert!(stdout(&o).contains("valid for environment `dev`: 89 resources"));
 }
 
 #[test]
@@ -525,7 +525,7 @@ fn graph_groups_the_stack_by_layer_and_docs_hold_the_current_picture() {
     let o = run(&["graph", "--env", "dev", "--format", "mermaid"], &[]);
     assert!(o.status.success());
     let text = stdout(&o);
-    for layer in ["network", "data", "edge", "compute"] {
+    for layer in ["network", "data", "edge", "compute", "AI", "delivery"] {
         assert!(
             text.contains(&format!("[\"{layer}\"]")),
             "{layer} missing:\n{text}"

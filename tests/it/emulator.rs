@@ -153,7 +153,7 @@ async fn the_dev_stack_applies_from_empty_and_then_plans_no_changes() {
     let root = crate::support::project_root();
 
     let first = apply_env(&root, "dev", &registry, Mode::Normal).await;
-    assert_eq!(first.summary.add, 53);
+    assert_eq!(first.summary.add, 89);
     insta::with_settings!({ filters => vec![(r"in \d+\.\d+s", "in [time]")] }, {
         insta::assert_snapshot!("dev_plan_from_empty", bandup_infra::ui::plan::render(&first));
     });
@@ -181,7 +181,7 @@ async fn the_dev_stack_applies_from_empty_and_then_plans_no_changes() {
 
     let second = plan_env(&root, "dev", &registry, Mode::Normal).await;
     assert!(!second.summary.has_changes(), "{:#?}", changes(&second));
-    assert_eq!(second.summary.unchanged, 53);
+    assert_eq!(second.summary.unchanged, 89);
     // One listing per type, and the per-resource reads AWS gives no batch for (see
     // docs/benchmarks.md): the VPC's two DNS attributes, tags of RDS and ElastiCache
     // groups, a parameter group's parameters, a cache's members, eight reads per bucket.
@@ -204,7 +204,7 @@ async fn the_dev_stack_applies_from_empty_and_then_plans_no_changes() {
         ("aws_db_instance", 1),
         ("aws_elasticache_subnet_group", 1 + 1),
         ("aws_elasticache_replication_group", 2 + 1),
-        ("aws_s3_bucket", 1 + 8 * 4),
+        ("aws_s3_bucket", 1 + 8 * 5),
         // Edge: zones and their tags (ten per call) and name servers; records of the
         // zones found; certificates with their tags, and the zone of their validation
         // records; web ACLs with tags and rules; each owned balancer's web ACL.
@@ -223,17 +223,30 @@ async fn the_dev_stack_applies_from_empty_and_then_plans_no_changes() {
         // prefixes, then tags; repositories' tags and lifecycle policies; ECS clusters,
         // services ten at a time, the newest revision of each family; scaling.
         ("aws_iam_role", 2),
-        ("aws_cloudwatch_log_group", 2 + 2),
+        ("aws_cloudwatch_log_group", 2 + 8),
         ("aws_ecr_repository", 1 + 2 * 2),
         ("aws_ecs_cluster", 2),
         ("aws_ecs_service", 2 + 2),
         ("aws_ecs_task_definition", 1 + 2),
         ("aws_ecs_service_scaling", 2),
-        // AI: no queue is declared yet; the listing finds none.
-        ("aws_sqs_queue", 1),
+        // AI: queues' attributes and tags each (SQS has no batch read); functions one
+        // GetFunction each (configuration, tags and concurrency at once); mappings
+        // region-wide, then tags each; permissions: each function's policy; the API and
+        // its routes in one call each, its stages and deployments.
+        ("aws_sqs_queue", 1 + 2 * 6),
+        ("aws_lambda_function", 1 + 4),
+        ("aws_lambda_event_source_mapping", 1 + 3),
+        ("aws_lambda_permission", 4),
+        ("aws_api_gateway_rest_api", 1 + 1),
+        ("aws_api_gateway_stage", 1 + 2),
+        // Delivery: connections with tags each; projects in one batch with their tags;
+        // pipelines with their declaration and tags each.
+        ("aws_codeconnections_connection", 1 + 1),
+        ("aws_codebuild_project", 1 + 1),
+        ("aws_codepipeline", 1 + 2 * 2),
     ];
     assert_eq!(calls, per_type.into_iter().collect(), "{:#?}", second.reads);
-    assert_eq!(second.api_calls, 108);
+    assert_eq!(second.api_calls, 161);
 }
 
 #[tokio::test]

@@ -21,11 +21,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The dev stack (network, data, edge and compute): how many live resources of each
+/// The dev stack (network, data, edge, compute, AI and delivery): how many live resources of each
 /// type, by the ownership tag.
 pub const DEV: &[(&str, usize)] = &[
     ("aws_acm_certificate", 1),
-    ("aws_cloudwatch_log_group", 2),
+    ("aws_api_gateway_rest_api", 1),
+    ("aws_api_gateway_stage", 1),
+    ("aws_cloudwatch_log_group", 8),
+    ("aws_codebuild_project", 2),
+    ("aws_codeconnections_connection", 1),
+    ("aws_codepipeline", 2),
     ("aws_db_instance", 1),
     ("aws_db_parameter_group", 1),
     ("aws_db_subnet_group", 1),
@@ -37,8 +42,11 @@ pub const DEV: &[(&str, usize)] = &[
     ("aws_eip", 1),
     ("aws_elasticache_replication_group", 1),
     ("aws_elasticache_subnet_group", 1),
-    ("aws_iam_role", 4),
+    ("aws_iam_role", 12),
     ("aws_internet_gateway", 1),
+    ("aws_lambda_event_source_mapping", 3),
+    ("aws_lambda_function", 4),
+    ("aws_lambda_permission", 1),
     ("aws_lb", 1),
     ("aws_lb_listener", 2),
     ("aws_lb_listener_rule", 1),
@@ -47,16 +55,17 @@ pub const DEV: &[(&str, usize)] = &[
     ("aws_route53_record", 1),
     ("aws_route53_zone", 1),
     ("aws_route_table", 3),
-    ("aws_s3_bucket", 4),
+    ("aws_s3_bucket", 5),
     ("aws_secretsmanager_secret", 2),
     ("aws_security_group", 5),
+    ("aws_sqs_queue", 6),
     ("aws_subnet", 4),
     ("aws_vpc", 1),
     ("aws_wafv2_web_acl", 1),
     ("aws_wafv2_web_acl_association", 1),
 ];
 /// Resources in the dev stack.
-pub const DEV_RESOURCES: usize = 53;
+pub const DEV_RESOURCES: usize = 89;
 
 async fn plan_env(root: &Path, env: &str, registry: &Registry, mode: Mode) -> Plan {
     let (stack, graph) = load(root, Some(env), registry);

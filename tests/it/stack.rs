@@ -47,6 +47,13 @@ async fn the_whole_dev_stack_applies_from_empty_replans_empty_and_destroy_leaves
         "elasticache replication group",
         "s3 bucket",
         "secret",
+        "sqs queue",
+        "lambda function",
+        "event source mapping",
+        "rest api",
+        "codebuild project",
+        "pipeline",
+        "connection",
     ] {
         assert!(during.contains_key(kind), "{kind} missing from {during:#?}");
     }

@@ -325,5 +325,73 @@ pub async fn inventory(sdk: &SdkConfig) -> BTreeMap<&'static str, Vec<String>> {
         "web acl",
         acls.web_acls().iter().map(|a| s(a.name())).collect(),
     );
+
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let queues = sqs.list_queues().send().await.expect("queues");
+    put("sqs queue", queues.queue_urls().to_vec());
+
+    let lambda = aws_sdk_lambda::Client::new(sdk);
+    let functions = lambda.list_functions().send().await.expect("functions");
+    put(
+        "lambda function",
+        functions
+            .functions()
+            .iter()
+            .map(|f| s(f.function_name()))
+            .collect(),
+    );
+    let mappings = lambda
+        .list_event_source_mappings()
+        .send()
+        .await
+        .expect("event source mappings");
+    put(
+        "event source mapping",
+        mappings
+            .event_source_mappings()
+            .iter()
+            .map(|m| s(m.uuid()))
+            .collect(),
+    );
+
+    let apigw = aws_sdk_apigateway::Client::new(sdk);
+    let apis = apigw.get_rest_apis().send().await.expect("rest apis");
+    put(
+        "rest api",
+        apis.items().iter().map(|a| s(a.name())).collect(),
+    );
+
+    let codebuild = aws_sdk_codebuild::Client::new(sdk);
+    let projects = codebuild.list_projects().send().await.expect("projects");
+    put("codebuild project", projects.projects().to_vec());
+
+    let codepipeline = aws_sdk_codepipeline::Client::new(sdk);
+    let pipelines = codepipeline
+        .list_pipelines()
+        .send()
+        .await
+        .expect("pipelines");
+    put(
+        "pipeline",
+        pipelines
+            .pipelines()
+            .iter()
+            .map(|p| s(p.name()))
+            .collect(),
+    );
+
+    let connections = aws_sdk_codeconnections::Client::new(sdk)
+        .list_connections()
+        .send()
+        .await
+        .expect("connections");
+    put(
+        "connection",
+        connections
+            .connections()
+            .iter()
+            .map(|c| s(c.connection_name()))
+            .collect(),
+    );
     out
 }
