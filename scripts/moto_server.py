@@ -966,6 +966,17 @@ def create_queue(self, name, tags=None, **kwargs):
 
 _sqs.SQSBackend.create_queue = create_queue
 
+
+def queue_url(self, request_url):
+    # AWS: a queue's URL is https://sqs.<region>.amazonaws.com/<account>/<name>, whatever
+    # endpoint the request went to. moto builds it from the request's host, so the same
+    # queue had another URL through the tests' fault-injecting proxy (and a function
+    # given the URL saw a change that is not one).
+    return f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{self.name}"
+
+
+_sqs.Queue.url = queue_url
+
 # (end of SQS)
 
 

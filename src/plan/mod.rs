@@ -671,7 +671,7 @@ fn keep_one(
 }
 
 /// The stack's resources by type: what types that cannot carry tags find theirs by.
-fn declared_by_type(stack: &Stack) -> BTreeMap<String, Vec<(Addr, Props)>> {
+pub fn declared_by_type(stack: &Stack) -> BTreeMap<String, Vec<(Addr, Props)>> {
     let mut out: BTreeMap<String, Vec<(Addr, Props)>> = BTreeMap::new();
     for r in &stack.resources {
         out.entry(r.type_name.clone())

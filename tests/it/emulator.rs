@@ -353,11 +353,11 @@ async fn destroy_removes_everything_of_one_environment_and_nothing_of_another() 
     let root = crate::support::project_root();
     apply_env(&root, "dev", &registry, Mode::Normal).await;
     let prod = apply_env(&root, "prod", &registry, Mode::Normal).await;
-    assert_eq!(prod.summary.add, 60, "prod plans only its own resources");
+    assert_eq!(prod.summary.add, 96, "prod plans only its own resources");
     let prod_before = tagged(&ec2, "prod").await;
 
     let destroyed = plan_env(&root, "dev", &registry, Mode::Destroy { force: false }).await;
-    assert_eq!(destroyed.summary.destroy, 53);
+    assert_eq!(destroyed.summary.destroy, 89);
     // AWS will not detach an internet gateway while the VPC has mapped public addresses
     // (moto does not enforce it): the NAT gateway and its EIP must go first.
     let steps = bandup_infra::apply::schedule(&destroyed, &registry);
@@ -406,8 +406,8 @@ async fn in_place_updates_of_each_type_converge() {
     // An environment override, a subnet attribute, a new route, a security group's egress.
     p.edit(
         "environments/dev.yaml",
-        "  app_origins: [https://dev.bandup.example, http://localhost:3000]\n",
-        "  app_origins: [https://dev.bandup.example, http://localhost:3000]\noverrides:\n  vpc:\n    enable_dns_hostnames: false\n",
+        "  artifact_days: 14\n",
+        "  artifact_days: 14\noverrides:\n  vpc:\n    enable_dns_hostnames: false\n",
     );
     p.edit(
         "stacks/bandup.yaml",
@@ -612,9 +612,10 @@ async fn tags_changed_out_of_band_and_a_new_environment_tag_converge() {
         "  cost-centre: engineering\n  data-classification: internal\n",
     );
     let added = plan_env(p.root(), "dev", &registry, Mode::Normal).await;
-    // Everything that carries tags; the WAF association and the scaling policies carry
-    // none, and a record set's marker carries only ownership.
+    // Everything that carries tags; the WAF association, the scaling policies and the
+    // Lambda permission carry none, and a record set's marker carries only ownership.
     let untagged = [
+        "ai_api_invoke",
         "waf_alb",
         "frontend_scaling",
         "backend_scaling",

@@ -114,7 +114,10 @@ async fn copies(registry: &Registry, env: &str) -> BTreeMap<String, usize> {
         env: env.into(),
         tags: BTreeMap::new(),
         run: String::new(),
-        ..Default::default()
+        // What the stack declares: how untaggable types (permissions, records) find theirs.
+        declared: Arc::new(bandup_infra::plan::declared_by_type(
+            &load(&project_root(), Some(env), registry).0,
+        )),
     };
     let found = bandup_infra::plan::discover(registry, &scope, &Quiet)
         .await

@@ -926,7 +926,9 @@ fn undeclared_secrets(r: &Resource) -> Vec<Diagnostic> {
             continue;
         };
         for (name, v) in secrets {
-            if let Value::Str(arn) = v {
+            // A value that is no ARN at all is refused on its own, as a secret written
+            // into the stack.
+            if let Some(arn) = v.as_str().filter(|a| a.starts_with("arn:")) {
                 let at = r
                     .field_pos
                     .get(&format!("containers[{i}].secrets.{name}"))

@@ -29,7 +29,8 @@ pub fn load(root: &Path, env: Option<&str>, types: &dyn TypeInfo) -> (Stack, Dag
     (stack, graph)
 }
 
-/// A writable copy of the project's stacks/ and environments/.
+/// A writable copy of the project's stacks/ and environments/, and the AI functions' code
+/// the stack packages (examples/workers/ai).
 pub struct Project {
     pub dir: tempfile::TempDir,
 }
@@ -42,6 +43,14 @@ impl Project {
             for e in std::fs::read_dir(project_root().join(sub)).expect("read_dir") {
                 let e = e.expect("entry");
                 std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).expect("copy");
+            }
+        }
+        let code = Path::new("examples/workers/ai");
+        std::fs::create_dir_all(dir.path().join(code)).expect("mkdir");
+        for e in std::fs::read_dir(project_root().join(code)).expect("read_dir") {
+            let e = e.expect("entry");
+            if e.path().is_file() {
+                std::fs::copy(e.path(), dir.path().join(code).join(e.file_name())).expect("copy");
             }
         }
         Project { dir }
