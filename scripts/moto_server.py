@@ -1167,6 +1167,26 @@ def apigw_update_stage(self, function_id, stage_name, patch_operations):
 
 _apigw.APIGatewayBackend.update_stage = apigw_update_stage
 
+from moto.apigateway.exceptions import ConflictException as _ApigwConflict
+
+_apigw_create_resource = _apigw.APIGatewayBackend.create_resource
+
+
+def apigw_create_resource(self, function_id, parent_resource_id, path_part):
+    # AWS: a resource whose parent already has a child of that path part is refused
+    # (ConflictException, "Another resource with the same parent already has this
+    # name"). moto made a second one, so two applies racing left duplicate routes.
+    api = self.get_rest_api(function_id)
+    for r in api.resources.values():
+        if path_part and r.parent_id == parent_resource_id and r.path_part == path_part:
+            raise _ApigwConflict(
+                f"Another resource with the same parent already has this name: {path_part}"
+            )
+    return _apigw_create_resource(self, function_id, parent_resource_id, path_part)
+
+
+_apigw.APIGatewayBackend.create_resource = apigw_create_resource
+
 # (end of API Gateway)
 
 

@@ -458,8 +458,20 @@ impl RestApi {
                             >())
                             .send()
                             .await
-                            .map_err(|e| error("CreateResource", e))?;
-                        let id = made.id().unwrap_or_default().to_string();
+                            .map_err(|e| error("CreateResource", e));
+                        let id = match made {
+                            Ok(made) => made.id().unwrap_or_default().to_string(),
+                            // Made meanwhile (another apply of this stack, or a lost
+                            // answer): the one that exists is the one to use.
+                            Err(e) if e.is_conflict() => self
+                                .resources(api)
+                                .await?
+                                .into_iter()
+                                .find(|r| r.path == p)
+                                .map(|r| r.id)
+                                .ok_or(e)?,
+                            Err(e) => return Err(e),
+                        };
                         ids.insert(p.clone(), id.clone());
                         id
                     }
@@ -513,7 +525,8 @@ impl RestApi {
 
     /// A method and its Lambda proxy integration.
     async fn put_method(&self, api: &str, res: &str, r: &Route) -> Result<(), ProviderError> {
-        self.apigw
+        let made = self
+            .apigw
             .put_method()
             .rest_api_id(api)
             .resource_id(res)
@@ -525,7 +538,13 @@ impl RestApi {
             >())
             .send()
             .await
-            .map_err(|e| error("PutMethod", e))?;
+            .map_err(|e| error("PutMethod", e));
+        match made {
+            // Put meanwhile by another apply of this stack: its integration is set below.
+            Ok(_) => {}
+            Err(e) if e.is_conflict() => {}
+            Err(e) => return Err(e),
+        }
         self.put_integration(api, res, r).await
     }
 

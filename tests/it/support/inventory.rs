@@ -373,11 +373,7 @@ pub async fn inventory(sdk: &SdkConfig) -> BTreeMap<&'static str, Vec<String>> {
         .expect("pipelines");
     put(
         "pipeline",
-        pipelines
-            .pipelines()
-            .iter()
-            .map(|p| s(p.name()))
-            .collect(),
+        pipelines.pipelines().iter().map(|p| s(p.name())).collect(),
     );
 
     let connections = aws_sdk_codeconnections::Client::new(sdk)

@@ -98,7 +98,10 @@ impl Moto {
                  Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             ));
-            assert!(answer.starts_with("HTTP/1.1 200"), "bootstrap {region}: {answer}");
+            assert!(
+                answer.starts_with("HTTP/1.1 200"),
+                "bootstrap {region}: {answer}"
+            );
         }
     }
 
