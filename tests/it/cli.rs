@@ -454,6 +454,12 @@ fn output_reads_the_stack_outputs_from_live_aws() {
         ),
         (r#"-[A-Za-z0-9]{6}""#, "-[random]\""),
         (r"master\.([a-z0-9-]+)\.[a-z0-9]+\.", "master.$1.[random]."),
+        // A connection is named by a UUID, a REST API by a random id.
+        (
+            r"connection/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}",
+            "connection/[uuid]",
+        ),
+        (r"https://[a-z0-9]+\.execute-api", "https://[api].execute-api"),
     ];
     insta::with_settings!({ filters => filters }, {
         insta::assert_snapshot!("output_text_after_apply", stdout(&text));
