@@ -459,7 +459,10 @@ fn output_reads_the_stack_outputs_from_live_aws() {
             r"connection/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}",
             "connection/[uuid]",
         ),
-        (r"https://[a-z0-9]+\.execute-api", "https://[api].execute-api"),
+        (
+            r"https://[a-z0-9]+\.execute-api",
+            "https://[api].execute-api",
+        ),
     ];
     insta::with_settings!({ filters => filters }, {
         insta::assert_snapshot!("output_text_after_apply", stdout(&text));

@@ -26,7 +26,11 @@ pub fn load(root: &Path, env: Option<&str>, types: &dyn TypeInfo) -> (Stack, Dag
         stack: None,
     };
     let (stack, diags) = config::load(&opts, types);
-    assert!(!diags.has_errors(), "unexpected problems: {:#?}", diags.items);
+    assert!(
+        !diags.has_errors(),
+        "unexpected problems: {:#?}",
+        diags.items
+    );
     let graph = builder::build(&stack).expect("no cycle");
     (stack, graph)
 }
