@@ -174,6 +174,9 @@ pub struct Clients {
     pub codeconnections: aws_sdk_codeconnections::Client,
     /// Who the credentials belong to (the account in S3 bucket names).
     pub sts: aws_sdk_sts::Client,
+    /// That account, once asked (bucket names, execution ARNs): shared by every type so
+    /// a run asks STS once.
+    pub account: std::sync::Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl Clients {
@@ -210,6 +213,7 @@ impl Clients {
             codepipeline: client!(aws_sdk_codepipeline),
             codeconnections: client!(aws_sdk_codeconnections),
             sts: client!(aws_sdk_sts),
+            account: std::sync::Arc::default(),
         }
     }
 }

@@ -239,7 +239,8 @@ fn revision(props: &Props) -> String {
 pub struct RestApi {
     apigw: aws_sdk_apigateway::Client,
     sts: aws_sdk_sts::Client,
-    account: tokio::sync::OnceCell<String>,
+    /// The account, asked of STS once per run for every type (`Clients::account`).
+    account: std::sync::Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl RestApi {
@@ -247,7 +248,7 @@ impl RestApi {
         RestApi {
             apigw: c.apigateway.clone(),
             sts: c.sts.clone(),
-            account: tokio::sync::OnceCell::new(),
+            account: c.account.clone(),
         }
     }
 

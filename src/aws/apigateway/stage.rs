@@ -89,7 +89,8 @@ pub static SCHEMA: Schema = Schema {
 pub struct Stage {
     apigw: aws_sdk_apigateway::Client,
     sts: aws_sdk_sts::Client,
-    account: tokio::sync::OnceCell<String>,
+    /// The account, asked of STS once per run for every type (`Clients::account`).
+    account: std::sync::Arc<tokio::sync::OnceCell<String>>,
 }
 
 /// A log group's ARN as API Gateway wants it: without the `:*` that DescribeLogGroups
@@ -176,7 +177,7 @@ impl Stage {
         Stage {
             apigw: c.apigateway.clone(),
             sts: c.sts.clone(),
-            account: tokio::sync::OnceCell::new(),
+            account: c.account.clone(),
         }
     }
 

@@ -39,7 +39,8 @@ pub struct Bucket {
     s3: aws_sdk_s3::Client,
     sts: aws_sdk_sts::Client,
     /// Asked of STS once per run, when a bucket name is first needed.
-    account: tokio::sync::OnceCell<String>,
+    /// The account, asked of STS once per run for every type (`Clients::account`).
+    account: std::sync::Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl Bucket {
@@ -47,7 +48,7 @@ impl Bucket {
         Bucket {
             s3: c.s3.clone(),
             sts: c.sts.clone(),
-            account: tokio::sync::OnceCell::new(),
+            account: c.account.clone(),
         }
     }
 
