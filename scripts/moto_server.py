@@ -1498,6 +1498,78 @@ _Dispatcher.__call__ = dispatch_with_codeconnections
 # (end of CodeBuild, CodePipeline, CodeConnections)
 
 
+# --- Resource Groups Tagging API -----------------------------------------------------------
+
+from moto.core.resource_tagging import TaggedResource, make_tag_matcher, match_resource_type
+from moto.resourcegroupstaggingapi.models import ResourceGroupsTaggingAPIBackend as _Rgt
+
+_rgt_resources = _Rgt._get_resources_generator
+
+# AWS names a type in ResourceTypeFilters as its ARN does; moto's own names for these.
+_RGT_MOTO_NAMES = {
+    "logs:log-group": "logs:loggroup",
+    "elasticache:subnetgroup": "elasticache:cache_subnet_groups",
+}
+
+
+def rgt_get_resources_generator(
+    self, tag_filters=None, resource_type_filters=None, resource_arn_list=None
+):
+    # AWS: GetResources covers ECR repositories, Lambda event source mappings, pipelines,
+    # connections, DB subnet groups and WAFv2 web ACLs, and takes the ARN's type names
+    # (logs:log-group, elasticache:subnetgroup). moto leaves the first out and knows the
+    # second under names of its own, so a filter on them found nothing.
+    wanted = list(resource_type_filters or [])
+    moto_names = wanted + [_RGT_MOTO_NAMES[t] for t in wanted if t in _RGT_MOTO_NAMES]
+    yield from _rgt_resources(
+        self,
+        tag_filters=tag_filters,
+        resource_type_filters=moto_names,
+        resource_arn_list=resource_arn_list,
+    )
+    matches = make_tag_matcher(tag_filters)
+
+    def listed(resource_type, arn, tags):
+        if (
+            tags
+            and matches(tags)
+            and match_resource_type(resource_type, wanted)
+            and (not resource_arn_list or arn in resource_arn_list)
+        ):
+            yield TaggedResource(arn=arn, tags=dict(tags), resource_type=resource_type)
+
+    def pairs(tag_list):
+        return {t["Key"]: t["Value"] for t in tag_list or []}
+
+    from moto.awslambda.models import lambda_backends
+    from moto.codepipeline.models import codepipeline_backends
+    from moto.ecr.models import ecr_backends
+    from moto.rds.models import rds_backends
+    from moto.wafv2.models import wafv2_backends
+
+    account, region = self.account_id, self.region_name
+    ecr = ecr_backends[account][region]
+    for repo in list(ecr.repositories.values()):
+        yield from listed("ecr:repository", repo.arn, ecr.tagger.get_tag_dict_for_resource(repo.arn))
+    for esm in list(lambda_backends[account][region]._event_source_mappings.values()):
+        yield from listed("lambda:event-source-mapping", esm.arn, getattr(esm, "tags", None))
+    for pipeline in list(codepipeline_backends[account][region].pipelines.values()):
+        yield from listed("codepipeline:pipeline", pipeline._arn, pipeline.tags)
+    for arn, c in sorted(_cc_connections.items()):
+        if arn.split(":")[3] == region:
+            yield from listed("codeconnections:connection", arn, c["Tags"])
+    for group in list(rds_backends[account][region].subnet_groups.values()):
+        yield from listed("rds:subgrp", group.arn, pairs(group.tags))
+    waf = wafv2_backends[account][region]
+    for acl in list(waf.wacls.values()):
+        yield from listed("wafv2:webacl", acl.arn, waf.tagging_service.get_tag_dict_for_resource(acl.arn))
+
+
+_Rgt._get_resources_generator = rgt_get_resources_generator
+
+# (end of Resource Groups Tagging API)
+
+
 if __name__ == "__main__":
     from moto.server import main
 

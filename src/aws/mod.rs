@@ -25,6 +25,7 @@ pub mod route53;
 pub mod s3;
 pub mod secretsmanager;
 pub mod sqs;
+pub mod tag_index;
 pub mod wafv2;
 pub mod wait;
 
@@ -172,6 +173,8 @@ pub struct Clients {
     pub codebuild: aws_sdk_codebuild::Client,
     pub codepipeline: aws_sdk_codepipeline::Client,
     pub codeconnections: aws_sdk_codeconnections::Client,
+    /// The Resource Groups Tagging API: one index of tags for several types.
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
     /// Who the credentials belong to (the account in S3 bucket names).
     pub sts: aws_sdk_sts::Client,
     /// That account, once asked (bucket names, execution ARNs): shared by every type so
@@ -212,6 +215,7 @@ impl Clients {
             codebuild: client!(aws_sdk_codebuild),
             codepipeline: client!(aws_sdk_codepipeline),
             codeconnections: client!(aws_sdk_codeconnections),
+            tagging: client!(aws_sdk_resourcegroupstagging),
             sts: client!(aws_sdk_sts),
             account: std::sync::Arc::default(),
         }
@@ -369,6 +373,17 @@ pub fn live(
         created: owned.created,
         tags: owned.tags,
         pending: None,
+    }
+}
+
+/// The partition in ARNs for `region`: `aws`, `aws-cn` or `aws-us-gov`.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
     }
 }
 

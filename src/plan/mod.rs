@@ -232,6 +232,15 @@ pub async fn plan(
         tags: stack.tags.clone(),
         run: new_run_id(),
         declared: Arc::new(declared_by_type(stack)),
+        protected: Arc::new(
+            stack
+                .resources
+                .iter()
+                .filter(|r| r.protect)
+                .map(|r| r.addr.clone())
+                .collect(),
+        ),
+        ..Default::default()
     };
     let (discovered, reads) = discover_counted(registry, &scope, reporter).await?;
     let in_use = InUse::of(&discovered);

@@ -63,6 +63,13 @@ pub struct Scope {
     /// "Resources that cannot carry tags"). Not part of a saved plan.
     #[serde(skip)]
     pub declared: Arc<BTreeMap<String, Vec<(Addr, Props)>>>,
+    /// The declared addresses with `protect: true` (they carry `bandup:protect`).
+    #[serde(skip)]
+    pub protected: Arc<std::collections::BTreeSet<Addr>>,
+    /// Tags by ARN as a service-wide tag index reported them for this scope, fetched at
+    /// most once per plan (`aws::tag_index`). Hints only: see `Scope::hint_holds`.
+    #[serde(skip)]
+    pub tag_index: Arc<tokio::sync::OnceCell<BTreeMap<String, BTreeMap<String, String>>>>,
 }
 
 impl Scope {
@@ -99,6 +106,28 @@ impl Scope {
             t.push((TAG_PROTECT.into(), "true".into()));
         }
         t
+    }
+
+    /// Whether tags reported by a lagging index can stand for a resource's own: only when
+    /// they name a declared address and are exactly the tags that address must carry.
+    /// Anything else (an orphan, a tag to change, a resource the index has not seen) is
+    /// read from the owning service, so a stale hint can neither make a plan delete
+    /// something nor keep it from converging; at worst it hides a tag changed by hand
+    /// for as long as the index lags.
+    pub fn hint_holds(&self, tags: &BTreeMap<String, String>) -> bool {
+        let Some(addr) = tags.get(TAG_RESOURCE).map(|a| Addr(a.clone())) else {
+            return false;
+        };
+        let declared = self
+            .declared
+            .values()
+            .any(|rs| rs.iter().any(|(a, _)| *a == addr));
+        declared
+            && TagDelta::between(
+                tags,
+                &self.desired_tags(&addr, self.protected.contains(&addr)),
+            )
+            .is_empty()
     }
 
     /// The deterministic user-visible name `<stack>-<env>-<name>`.

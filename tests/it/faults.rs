@@ -118,6 +118,7 @@ async fn copies(registry: &Registry, env: &str) -> BTreeMap<String, usize> {
         declared: Arc::new(bandup_infra::plan::declared_by_type(
             &load(&project_root(), Some(env), registry).0,
         )),
+        ..Default::default()
     };
     let found = bandup_infra::plan::discover(registry, &scope, &Quiet)
         .await

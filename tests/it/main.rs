@@ -21,5 +21,6 @@ mod secrets;
 mod sqs;
 mod stack;
 mod support;
+mod tag_index;
 mod validate;
 mod workers;

@@ -5,7 +5,7 @@
 
 use super::{deleted, error, list_tags, once, retag, tags};
 use crate::aws::iam::iam_name;
-use crate::aws::{live, Clients, Owned};
+use crate::aws::{live, tag_index, Clients, Owned};
 use crate::model::schema::{Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{Live, Provider, ProviderError, Request, Scope, TagDelta};
@@ -53,12 +53,14 @@ pub fn connection_name(full: &str) -> String {
 
 pub struct Connection {
     cc: aws_sdk_codeconnections::Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl Connection {
     pub fn new(c: &Clients) -> Self {
         Connection {
             cc: c.codeconnections.clone(),
+            tagging: c.tagging.clone(),
         }
     }
 
@@ -78,7 +80,8 @@ impl Connection {
         c: &SdkConnection,
     ) -> Result<Option<Live>, ProviderError> {
         let arn = c.connection_arn().unwrap_or_default();
-        let tags = match list_tags(&self.cc, arn).await {
+        let direct = list_tags(&self.cc, arn);
+        let tags = match tag_index::tags(&self.tagging, scope, Some(arn), direct).await {
             Ok(t) => t,
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(e),

@@ -7,7 +7,7 @@
 
 use super::{deleted, error, eventually, list_tags, once, retag, tags};
 use crate::aws::wait::{paced, Pace, Poll};
-use crate::aws::{live, Clients, Owned};
+use crate::aws::{live, tag_index, Clients, Owned};
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
@@ -135,12 +135,14 @@ const BUILD_OUTPUT: &str = "BuildOutput";
 
 pub struct Pipeline {
     cp: aws_sdk_codepipeline::Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl Pipeline {
     pub fn new(c: &Clients) -> Self {
         Pipeline {
             cp: c.codepipeline.clone(),
+            tagging: c.tagging.clone(),
         }
     }
 
@@ -166,7 +168,8 @@ impl Pipeline {
             .and_then(|m| m.pipeline_arn())
             .unwrap_or_default()
             .to_string();
-        let tags = match list_tags(&self.cp, &arn).await {
+        let direct = list_tags(&self.cp, &arn);
+        let tags = match tag_index::tags(&self.tagging, scope, Some(&arn), direct).await {
             Ok(t) => t,
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(e),

@@ -5,7 +5,7 @@
 //! deleted unless `force_delete: true` is declared.
 
 use super::{error, eventually, list_tags, once, retag, tags};
-use crate::aws::{live, Clients, Owned};
+use crate::aws::{live, tag_index, Clients, Owned};
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::document::parse;
 use crate::model::schema::{Default, Field, Kind, Schema};
@@ -82,11 +82,15 @@ pub static SCHEMA: Schema = Schema {
 /// The provider of `aws_ecr_repository`.
 pub struct Repository {
     ecr: aws_sdk_ecr::Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl Repository {
     pub fn new(c: &Clients) -> Self {
-        Repository { ecr: c.ecr.clone() }
+        Repository {
+            ecr: c.ecr.clone(),
+            tagging: c.tagging.clone(),
+        }
     }
 
     /// The most recent N images kept, from the repository's lifecycle policy: 0 without
@@ -327,8 +331,8 @@ impl Provider for Repository {
         let found = try_join_all(ours.map(|r| async move {
             let arn = r.repository_arn().unwrap_or_default();
             let name = r.repository_name().unwrap_or_default();
-            let (tags, keep) =
-                futures_util::future::try_join(list_tags(&self.ecr, arn), self.kept(name)).await?;
+            let tags = tag_index::tags(&self.tagging, scope, Some(arn), list_tags(&self.ecr, arn));
+            let (tags, keep) = futures_util::future::try_join(tags, self.kept(name)).await?;
             Ok::<_, ProviderError>((r, tags, keep))
         }))
         .await?;

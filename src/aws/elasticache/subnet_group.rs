@@ -2,9 +2,9 @@
 //! ElastiCache names hold only lowercase letters, digits and hyphens: the deterministic
 //! name is lowercased and its `_` become `-` (see `cache_name`).
 
-use super::{deleted, error, eventually, once, owned, retag, tags};
+use super::{deleted, error, eventually, once, retag, tag_map, tags};
 use crate::aws::wait::{self, Poll};
-use crate::aws::{live, name_blockers, Clients, Owned};
+use crate::aws::{live, name_blockers, tag_index, Clients, Owned};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{ErrorKind, Live, Provider, ProviderError, Request, Scope, TagDelta};
@@ -34,12 +34,14 @@ pub static SCHEMA: Schema = Schema {
 
 pub struct SubnetGroup {
     cache: aws_sdk_elasticache::Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl SubnetGroup {
     pub fn new(c: &Clients) -> Self {
         SubnetGroup {
             cache: c.elasticache.clone(),
+            tagging: c.tagging.clone(),
         }
     }
 
@@ -186,14 +188,18 @@ impl Provider for SubnetGroup {
         });
         let found = try_join_all(ours.map(|g| async move {
             let arn = g.arn().unwrap_or_default();
-            let t = self
-                .cache
-                .list_tags_for_resource()
-                .resource_name(arn)
-                .send()
-                .await;
-            match t.map_err(|e| error("ListTagsForResource", e)) {
-                Ok(t) => Ok(owned(scope, t.tag_list()).map(|o| {
+            let direct = async {
+                let t = self
+                    .cache
+                    .list_tags_for_resource()
+                    .resource_name(arn)
+                    .send()
+                    .await
+                    .map_err(|e| error("ListTagsForResource", e))?;
+                Ok(tag_map(t.tag_list()))
+            };
+            match tag_index::tags(&self.tagging, scope, Some(arn), direct).await {
+                Ok(t) => Ok(crate::aws::owned(scope, t).map(|o| {
                     to_live(
                         o,
                         g.cache_subnet_group_name().unwrap_or_default(),

@@ -9,7 +9,7 @@ use super::{
     tags,
 };
 use crate::aws::wait::{self, Poll};
-use crate::aws::{live, Clients, Owned};
+use crate::aws::{live, tag_index, Clients, Owned};
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
@@ -92,12 +92,14 @@ const RANGES: &[(&str, i64, i64)] = &[
 /// The provider of `aws_lambda_event_source_mapping`.
 pub struct EventSourceMapping {
     lambda: aws_sdk_lambda::Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl EventSourceMapping {
     pub fn new(c: &Clients) -> Self {
         EventSourceMapping {
             lambda: c.lambda.clone(),
+            tagging: c.tagging.clone(),
         }
     }
 
@@ -330,7 +332,8 @@ impl Provider for EventSourceMapping {
             .collect();
         let found = join_all(candidates.iter().map(|m| async move {
             let arn = m.event_source_mapping_arn().unwrap_or_default();
-            match list_tags(&self.lambda, arn).await {
+            let direct = list_tags(&self.lambda, arn);
+            match tag_index::tags(&self.tagging, scope, Some(arn), direct).await {
                 Ok(t) => Ok(crate::aws::owned(scope, t).map(|o| to_live(o, m))),
                 Err(e) if e.is_not_found() => Ok(None),
                 Err(e) => Err(e),

@@ -5,7 +5,7 @@
 //! policy granting writes to its streams says `${<address>.arn}:*`.
 
 use super::{error, eventually, list_tags, once, retag, tags};
-use crate::aws::{live, Clients, Owned};
+use crate::aws::{live, tag_index, Clients, Owned};
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
@@ -56,12 +56,14 @@ pub static SCHEMA: Schema = Schema {
 /// The provider of `aws_cloudwatch_log_group`.
 pub struct LogGroup {
     logs: aws_sdk_cloudwatchlogs::Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl LogGroup {
     pub fn new(c: &Clients) -> Self {
         LogGroup {
             logs: c.logs.clone(),
+            tagging: c.tagging.clone(),
         }
     }
 
@@ -259,7 +261,8 @@ impl Provider for LogGroup {
         let groups: Vec<SdkLogGroup> = listed.into_iter().flatten().collect();
         let found = try_join_all(groups.iter().map(|g| async move {
             let arn = arn_of(g);
-            let tags = list_tags(&self.logs, &arn).await?;
+            let direct = list_tags(&self.logs, &arn);
+            let tags = tag_index::tags(&self.tagging, scope, Some(&arn), direct).await?;
             Ok::<_, ProviderError>((g, arn, tags))
         }))
         .await?;

@@ -3,7 +3,7 @@
 //! subnets change in place.
 
 use super::{deleted, error, eventually, instances_using, list_tags, once, retag, tags};
-use crate::aws::{live, name_blockers, Clients, Owned};
+use crate::aws::{live, name_blockers, tag_index, Clients, Owned};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{Live, Provider, ProviderError, Request, Scope, TagDelta};
@@ -34,11 +34,15 @@ pub static SCHEMA: Schema = Schema {
 /// The provider of `aws_db_subnet_group`.
 pub struct SubnetGroup {
     rds: aws_sdk_rds::Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl SubnetGroup {
     pub fn new(c: &Clients) -> Self {
-        SubnetGroup { rds: c.rds.clone() }
+        SubnetGroup {
+            rds: c.rds.clone(),
+            tagging: c.tagging.clone(),
+        }
     }
 }
 
@@ -123,7 +127,8 @@ impl Provider for SubnetGroup {
         });
         let found = try_join_all(ours.map(|g| async move {
             let arn = g.db_subnet_group_arn().unwrap_or_default().to_string();
-            let tags = list_tags(&self.rds, &arn).await?;
+            let direct = list_tags(&self.rds, &arn);
+            let tags = tag_index::tags(&self.tagging, scope, Some(&arn), direct).await?;
             Ok::<_, ProviderError>((g, arn, tags))
         }))
         .await?;

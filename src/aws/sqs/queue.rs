@@ -5,7 +5,7 @@
 
 use super::{deleted, error, eventually, list_tags, once, retag, tags};
 use crate::aws::wait::{paced, Pace, Poll};
-use crate::aws::{live, Clients, Owned};
+use crate::aws::{live, tag_index, Clients, Owned};
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::document::{parse, to_json_string};
 use crate::model::schema::{Default, Field, Kind, Schema};
@@ -125,11 +125,24 @@ const MAX_NAME: usize = 80;
 
 pub struct Queue {
     sqs: aws_sdk_sqs::Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl Queue {
     pub fn new(c: &Clients) -> Self {
-        Queue { sqs: c.sqs.clone() }
+        Queue {
+            sqs: c.sqs.clone(),
+            tagging: c.tagging.clone(),
+        }
+    }
+
+    /// The queue's ARN, from its URL (`https://<host>/<account>/<name>`) and the region.
+    fn arn_of(&self, url: &str) -> Option<String> {
+        let mut parts = url.rsplit('/');
+        let (name, account) = (parts.next()?, parts.next()?);
+        let region = self.sqs.config().region()?.as_ref();
+        let partition = crate::aws::partition(region);
+        Some(format!("arn:{partition}:sqs:{region}:{account}:{name}"))
     }
 
     /// The queue at `url` as a `Live`, if `scope` owns it: its attributes and its tags,
@@ -142,7 +155,14 @@ impl Queue {
             .queue_url(url)
             .attribute_names(A::All)
             .send();
-        let (attrs, tags) = tokio::join!(attrs, list_tags(&self.sqs, url));
+        let arn = self.arn_of(url);
+        let tags = tag_index::tags(
+            &self.tagging,
+            scope,
+            arn.as_deref(),
+            list_tags(&self.sqs, url),
+        );
+        let (attrs, tags) = tokio::join!(attrs, tags);
         let attrs = match attrs.map_err(|e| error("GetQueueAttributes", e)) {
             Ok(a) => a,
             Err(e) if e.is_not_found() => return Ok(None),

@@ -5,7 +5,7 @@
 //! (a concurrent change is retried with a fresh one).
 
 use super::{deleted, error, eventually, list_tags, once, retag, tags};
-use crate::aws::{live, name_blockers, Clients, Owned};
+use crate::aws::{live, name_blockers, tag_index, Clients, Owned};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{Live, Provider, ProviderError, Request, Scope, TagDelta};
@@ -56,12 +56,14 @@ const RATE_RULE: &str = "rate-limit";
 /// The provider of `aws_wafv2_web_acl`.
 pub struct WebAclType {
     waf: aws_sdk_wafv2::Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl WebAclType {
     pub fn new(c: &Clients) -> Self {
         WebAclType {
             waf: c.wafv2.clone(),
+            tagging: c.tagging.clone(),
         }
     }
 }
@@ -285,8 +287,9 @@ impl Provider for WebAclType {
                 s.id().unwrap_or_default().to_string(),
                 s.arn().unwrap_or_default().to_string(),
             );
-            let (tags, got) =
-                futures_util::future::join(list_tags(&self.waf, &arn), self.get(&name, &id)).await;
+            let tags =
+                tag_index::tags(&self.tagging, scope, Some(&arn), list_tags(&self.waf, &arn));
+            let (tags, got) = futures_util::future::join(tags, self.get(&name, &id)).await;
             match (tags, got) {
                 (Err(e), _) | (_, Err(e)) if e.is_not_found() => Ok(None),
                 (Err(e), _) | (_, Err(e)) => Err(e),

@@ -44,6 +44,9 @@ pub enum Fault {
     /// Forward it (the emulator does the work), then wait this long before answering:
     /// a window in which the caller can be killed after the work was done.
     SlowAnswer(Duration),
+    /// Answer 200 with this JSON body instead of the emulator (an index that lags, say);
+    /// not forwarded.
+    Answer(&'static str),
 }
 
 impl Fault {
@@ -324,6 +327,14 @@ async fn handle(
         }
         Some(Fault::BadGateway) => return Ok(status(502, Bytes::new())),
         Some(Fault::Drop) => return Err(Dropped),
+        Some(Fault::Answer(json)) => {
+            let mut r = status(200, Bytes::from_static(json.as_bytes()));
+            r.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("application/x-amz-json-1.1"),
+            );
+            return Ok(r);
+        }
         _ => {}
     }
     debug_assert!(fault.is_none_or(Fault::forwards));

@@ -17,7 +17,7 @@ mod schema;
 mod settings;
 
 use super::{bucket_tags, deleted, error, eventually, once, tagging};
-use crate::aws::{account_of, live, millis, Clients, Owned};
+use crate::aws::{account_of, live, millis, partition, tag_index, Clients, Owned};
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::Schema;
 use crate::model::{Addr, Props, Value};
@@ -28,7 +28,6 @@ use crate::provider::{
 use async_trait::async_trait;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use futures_util::StreamExt;
-use name::partition;
 pub use name::{bucket_name, name_prefix};
 use settings::{normal, Settings, FIELDS};
 use std::collections::BTreeMap;
@@ -38,9 +37,9 @@ pub use schema::SCHEMA;
 pub struct Bucket {
     s3: aws_sdk_s3::Client,
     sts: aws_sdk_sts::Client,
-    /// Asked of STS once per run, when a bucket name is first needed.
     /// The account, asked of STS once per run for every type (`Clients::account`).
     account: std::sync::Arc<tokio::sync::OnceCell<String>>,
+    tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl Bucket {
@@ -49,6 +48,7 @@ impl Bucket {
             s3: c.s3.clone(),
             sts: c.sts.clone(),
             account: c.account.clone(),
+            tagging: c.tagging.clone(),
         }
     }
 
@@ -134,7 +134,9 @@ impl Bucket {
         created: Option<u64>,
         adopt: Option<&Addr>,
     ) -> Result<Option<Live>, ProviderError> {
-        let tags = match bucket_tags(&self.s3, &name).await {
+        let arn = format!("arn:{}:s3:::{name}", partition(&self.region()));
+        let direct = bucket_tags(&self.s3, &name);
+        let tags = match tag_index::tags(&self.tagging, scope, Some(&arn), direct).await {
             Ok(t) => t,
             // Deleted since it was listed.
             Err(e) if e.is_not_found() => return Ok(None),
@@ -173,8 +175,9 @@ impl Provider for Bucket {
         &SCHEMA
     }
 
-    /// One ListBuckets (narrowed by name prefix and region), then per bucket
-    /// GetBucketTagging and, for ours, seven reads of its settings, all concurrently.
+    /// One ListBuckets (narrowed by name prefix and region), then per bucket its tags
+    /// (from the tag index, or GetBucketTagging) and, for ours, seven reads of its
+    /// settings, all concurrently.
     async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
         let exact = match only {
             Some(a) => Some(self.name(scope, a).await?),

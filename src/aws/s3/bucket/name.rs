@@ -1,5 +1,5 @@
 //! Bucket names, which are global: `<stack>-<env>-<address>-<account>-<region>` in the
-//! characters S3 allows, and the ARN partition of a region.
+//! characters S3 allows.
 
 use crate::provider::Scope;
 
@@ -29,16 +29,6 @@ fn clean(raw: &str) -> String {
         }
     }
     out
-}
-
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
 }
 
 #[cfg(test)]
