@@ -52,6 +52,43 @@ pub fn parse(s: &str) -> Option<Value> {
     Some(from_json(&j))
 }
 
+/// `policy` with each of its statements (`Statement` holds one, or a list) passed
+/// through `f`.
+pub fn map_statements(
+    policy: &Value,
+    f: impl Fn(BTreeMap<String, Value>) -> BTreeMap<String, Value>,
+) -> Value {
+    let one = |s: &Value| match s {
+        Value::Map(m) => Value::Map(f(m.clone())),
+        other => other.clone(),
+    };
+    match policy {
+        Value::Map(doc) => {
+            let mut doc = doc.clone();
+            if let Some(st) = doc.get("Statement") {
+                let st = match st {
+                    Value::List(l) => Value::List(l.iter().map(one).collect()),
+                    single => one(single),
+                };
+                doc.insert("Statement".into(), st);
+            }
+            Value::Map(doc)
+        }
+        other => other.clone(),
+    }
+}
+
+/// `policy` with `resource` as the Resource of every statement that names neither a
+/// Resource nor a NotResource: how a resource policy (a queue's, an API's) is stored.
+pub fn with_default_resource(policy: &Value, resource: &str) -> Value {
+    map_statements(policy, |mut m| {
+        if !m.contains_key("Resource") && !m.contains_key("NotResource") {
+            m.insert("Resource".into(), Value::Str(resource.to_string()));
+        }
+        m
+    })
+}
+
 /// True when two IAM policy documents mean the same: key order, whitespace, a single
 /// value against a one-element list, the order of statements, actions, resources,
 /// principals and condition values, the case of action names, `"*"` against

@@ -573,15 +573,15 @@ async fn web_acl_and_association_create_replan_empty_update_replace_and_destroy(
         Some("waftest-default-waf")
     );
 
-    // Discovery: ACLs listed, then tags and rules of each of ours; the association by
-    // load balancer (listed with tags, then its web ACL).
+    // Discovery: ACLs listed, then the rules of each of ours (tags from the tag index);
+    // the association by load balancer (listed with tags, then its web ACL).
     let again = plan_of(&p, &registry, Mode::Normal).await;
     assert!(!again.summary.has_changes());
     let types = ["aws_wafv2_web_acl", "aws_wafv2_web_acl_association"];
     assert_eq!(
         reads(&again, &types),
         calls(&[
-            ("aws_wafv2_web_acl", 5),
+            ("aws_wafv2_web_acl", 3),
             ("aws_wafv2_web_acl_association", 3)
         ])
     );

@@ -294,7 +294,7 @@ async fn a_queue_feeds_its_worker_updates_in_place_and_is_replaced_for_another_q
         .reads
         .get("aws_lambda_event_source_mapping")
         .map(|r| (r.found, r.api_calls));
-    assert_eq!(reads, Some((1, 2)), "one listing, then ListTags");
+    assert_eq!(reads, Some((1, 1)), "one listing; tags from the tag index");
     let uuid = live_id(&again, "feed");
     let m = lambda
         .get_event_source_mapping()

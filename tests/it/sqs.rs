@@ -87,12 +87,12 @@ async fn a_queue_with_a_dead_letter_queue_and_a_policy_creates_updates_replaces_
     assert_eq!(first.summary.add, 2, "{:#?}", changes(&first));
     let again = apply_converges(&first, &p, &registry).await;
     assert_eq!(again.summary.unchanged, 2);
-    // Discovery: one listing, then per queue its attributes and its tags.
+    // Discovery: one listing, then per queue its attributes (tags from the tag index).
     let reads = again
         .reads
         .get("aws_sqs_queue")
         .map(|r| (r.found, r.api_calls));
-    assert_eq!(reads, Some((2, 5)));
+    assert_eq!(reads, Some((2, 3)));
 
     let dlq = attributes(&sqs, "sqstest-default-jobs_dlq").await;
     let jobs = attributes(&sqs, "sqstest-default-jobs").await;

@@ -12,7 +12,7 @@ use super::{
 use crate::aws::wait::{paced, Pace, Poll};
 use crate::aws::{account_of, creation_tags, live, millis, Clients, Owned};
 use crate::config::{Diagnostic, Resource, Stack};
-use crate::model::document::{parse, to_json_string};
+use crate::model::document::{map_statements, parse, to_json_string, with_default_resource};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{
@@ -178,41 +178,21 @@ fn with_resource(policy: &Value, exec: &str) -> Value {
         },
         other => other.clone(),
     };
-    let fill = |s: &Value| match s {
-        Value::Map(m) => {
-            let mut m = m.clone();
-            match m.get("Resource") {
-                None if !m.contains_key("NotResource") => {
-                    m.insert("Resource".into(), Value::Str(format!("{exec}/*")));
-                }
-                Some(Value::List(l)) => {
-                    let l = l.iter().map(expand).collect();
-                    m.insert("Resource".into(), Value::List(l));
-                }
-                Some(one) => {
-                    let one = expand(one);
-                    m.insert("Resource".into(), one);
-                }
-                None => {}
+    let filled = with_default_resource(policy, &format!("{exec}/*"));
+    map_statements(&filled, |mut m| {
+        match m.get("Resource") {
+            Some(Value::List(l)) => {
+                let l = l.iter().map(expand).collect();
+                m.insert("Resource".into(), Value::List(l));
             }
-            Value::Map(m)
-        }
-        other => other.clone(),
-    };
-    match policy {
-        Value::Map(doc) => {
-            let mut doc = doc.clone();
-            if let Some(st) = doc.get("Statement") {
-                let st = match st {
-                    Value::List(l) => Value::List(l.iter().map(fill).collect()),
-                    one => fill(one),
-                };
-                doc.insert("Statement".into(), st);
+            Some(one) => {
+                let one = expand(one);
+                m.insert("Resource".into(), one);
             }
-            Value::Map(doc)
+            None => {}
         }
-        other => other.clone(),
-    }
+        m
+    })
 }
 
 /// A short hash of what a deployment captures: the routes, the policy and the endpoint

@@ -7,7 +7,7 @@ use super::{deleted, error, eventually, list_tags, once, retag, tags};
 use crate::aws::wait::{paced, Pace, Poll};
 use crate::aws::{live, tag_index, Clients, Owned};
 use crate::config::{Diagnostic, Resource, Stack};
-use crate::model::document::{parse, to_json_string};
+use crate::model::document::{parse, to_json_string, with_default_resource};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{
@@ -274,33 +274,6 @@ fn to_live(owned: Owned, url: &str, a: &HashMap<String, String>) -> Live {
     )
 }
 
-/// `policy` with the queue's ARN as the Resource of every statement that names none:
-/// a queue cannot refer to its own ARN in the stack.
-fn with_resource(policy: &Value, arn: &str) -> Value {
-    let fill = |s: &Value| match s {
-        Value::Map(m) if !m.contains_key("Resource") && !m.contains_key("NotResource") => {
-            let mut m = m.clone();
-            m.insert("Resource".into(), Value::Str(arn.to_string()));
-            Value::Map(m)
-        }
-        other => other.clone(),
-    };
-    match policy {
-        Value::Map(doc) => {
-            let mut doc = doc.clone();
-            if let Some(st) = doc.get("Statement") {
-                let st = match st {
-                    Value::List(l) => Value::List(l.iter().map(fill).collect()),
-                    one => fill(one),
-                };
-                doc.insert("Statement".into(), st);
-            }
-            Value::Map(doc)
-        }
-        other => other.clone(),
-    }
-}
-
 fn present<'a>(props: &'a Props, field: &str) -> Option<&'a Value> {
     props.get(field).filter(|v| !matches!(v, Value::Null))
 }
@@ -358,7 +331,7 @@ fn attributes(props: &Props, fields: Option<&[String]>, arn: &str) -> HashMap<A,
     if wants("policy") {
         match present(props, "policy") {
             Some(p) => {
-                out.insert(A::Policy, to_json_string(&with_resource(p, arn)));
+                out.insert(A::Policy, to_json_string(&with_default_resource(p, arn)));
             }
             None if fields.is_some() => {
                 out.insert(A::Policy, String::new());
@@ -625,7 +598,7 @@ impl Provider for Queue {
         let mut want = desired.clone();
         if let Some(p) = present(desired, "policy") {
             if !p.has_unknown() {
-                want.insert("policy".into(), with_resource(p, arn));
+                want.insert("policy".into(), with_default_resource(p, arn));
             }
         }
         let kms = present(desired, "kms_key_id").is_some();
@@ -716,7 +689,8 @@ impl Provider for Queue {
             let fields = ["policy".to_string()];
             self.set(&url, attributes(req.props, Some(&fields), &arn))
                 .await?;
-            made.props.insert("policy".into(), with_resource(p, &arn));
+            made.props
+                .insert("policy".into(), with_default_resource(p, &arn));
         }
         Ok(made)
     }
@@ -738,7 +712,8 @@ impl Provider for Queue {
         for f in SCHEMA.fields {
             match present(req.props, f.name) {
                 Some(v) if f.name == "policy" => {
-                    next.props.insert(f.name.into(), with_resource(v, arn));
+                    next.props
+                        .insert(f.name.into(), with_default_resource(v, arn));
                 }
                 Some(v) => {
                     next.props.insert(f.name.into(), v.clone());
@@ -793,11 +768,11 @@ mod tests {
     fn a_statement_without_resource_gets_the_queue_arn() {
         let p = parse(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"sqs:SendMessage"}}"#)
             .unwrap_or(Value::Null);
-        let filled = with_resource(&p, "arn:aws:sqs:eu-west-2:1:q");
+        let filled = with_default_resource(&p, "arn:aws:sqs:eu-west-2:1:q");
         assert!(to_json_string(&filled).contains("arn:aws:sqs:eu-west-2:1:q"));
         assert!(crate::model::document::same_policy(
             &filled,
-            &with_resource(&filled, "other")
+            &with_default_resource(&filled, "other")
         ));
     }
 
