@@ -79,6 +79,9 @@ pub struct PlannedResource {
     /// deleted first (`-/+`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub create_first: bool,
+    /// What the operator must do about the live resource that no API call can.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice: Option<String>,
 }
 
 impl PlannedResource {
@@ -402,6 +405,12 @@ pub async fn plan(
                 names.join(", ")
             )
         });
+        let advice = match action {
+            Action::NoOp | Action::Update => found
+                .as_ref()
+                .and_then(|l| provider.and_then(|p| p.advice(l))),
+            _ => None,
+        };
         resources.push(PlannedResource {
             addr: res.addr.clone(),
             type_name: res.type_name.clone(),
@@ -416,6 +425,7 @@ pub async fn plan(
             data_loss,
             reason,
             create_first,
+            advice,
         });
     }
     let orphans = live.into_values().flatten().map(|(t, l)| {
@@ -450,6 +460,7 @@ pub async fn plan(
                 why
             }),
             create_first: false,
+            advice: None,
         });
     }
     let mut summary = Summary::default();

@@ -528,4 +528,10 @@ pub trait Provider: Send + Sync {
     fn data_loss(&self, _live: &Live, _declared: Option<&Props>) -> Option<String> {
         None
     }
+
+    /// What the operator must do about this live resource that no API call can (a
+    /// connection waiting for its approval in the console): shown once under the plan.
+    fn advice(&self, _live: &Live) -> Option<String> {
+        None
+    }
 }

@@ -91,7 +91,12 @@ pub fn render(plan: &Plan) -> String {
                                 .red()
                                 .to_string()
                         } else {
-                            String::new()
+                            // Why an in-place change is planned, where the field alone
+                            // does not say.
+                            c.why
+                                .as_deref()
+                                .map(|w| style(format!("  # {w}")).dim().to_string())
+                                .unwrap_or_default()
                         };
                         match (&c.before, &c.after) {
                             (Value::List(b), Value::List(a)) => {
@@ -132,6 +137,11 @@ pub fn render(plan: &Plan) -> String {
             style("Warning:").red().bold(),
             losing.join(", ")
         );
+    }
+    for r in plan.resources.iter() {
+        if let Some(advice) = &r.advice {
+            let _ = writeln!(out, "{} {}: {advice}\n", style("Note:").bold(), r.addr);
+        }
     }
     let s = &plan.summary;
     let _ = writeln!(

@@ -64,12 +64,22 @@ async fn a_connection_is_created_pending_retagged_replaced_and_deleted() {
         changes(&first),
         BTreeMap::from([("github".to_string(), change(Action::Create, &[]))])
     );
-    // PENDING (waiting for the operator's handshake) is not a change: the re-plan is empty.
+    // PENDING (waiting for the operator's handshake) is not a change: the re-plan is empty,
+    // and says once, under the plan, where to approve it.
     let again = apply_converges(&first, &p, &registry).await;
     assert_eq!(
         reads(&again, "aws_codeconnections_connection"),
         Some((1, 1))
     );
+    let shown = bandup_infra::ui::plan::render(&again);
+    assert_eq!(
+        shown
+            .matches("Note: github: connection cbtest-default-github is PENDING")
+            .count(),
+        1,
+        "{shown}"
+    );
+    assert!(shown.contains("Update pending connection"), "{shown}");
     let found = connections(&cc).await;
     assert_eq!(found.len(), 1);
     let c = &found[0];

@@ -199,6 +199,11 @@ async fn a_worker_creates_updates_in_place_and_deletes() {
             change(Action::Update, &["architecture", "code"])
         )])
     );
+    let text = bandup_infra::ui::plan::render(&code);
+    assert!(
+        text.contains("# invocations already running finish on the old code"),
+        "an in-place change says why where the field alone does not: {text}"
+    );
     let before = c.code_sha256().unwrap_or_default().to_string();
     apply_converges(&code, &p, &registry).await;
     let f = function(&lambda, "lt-default-ai").await;

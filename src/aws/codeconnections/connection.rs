@@ -150,13 +150,16 @@ impl Provider for Connection {
         for l in found {
             out.extend(l?);
         }
-        for l in &out {
-            if l.outputs.get("status").and_then(Value::as_str) == Some("PENDING") {
-                let name = l.outputs.get("name").and_then(Value::as_str).unwrap_or("");
-                tracing::warn!(addr = %l.addr, "{}", handshake(name, &self.region()));
-            }
-        }
         Ok(out)
+    }
+
+    /// A connection still PENDING: where to approve it.
+    fn advice(&self, l: &Live) -> Option<String> {
+        if l.outputs.get("status").and_then(Value::as_str) != Some("PENDING") {
+            return None;
+        }
+        let name = l.outputs.get("name").and_then(Value::as_str).unwrap_or("");
+        Some(handshake(name, &self.region()))
     }
 
     async fn create(&self, req: &Request<'_>) -> Result<Live, ProviderError> {
