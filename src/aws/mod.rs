@@ -177,9 +177,8 @@ pub struct Clients {
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     /// Who the credentials belong to (the account in S3 bucket names).
     pub sts: aws_sdk_sts::Client,
-    /// That account, once asked (bucket names, execution ARNs): shared by every type so
-    /// a run asks STS once.
-    pub account: std::sync::Arc<tokio::sync::OnceCell<String>>,
+    /// That account (bucket names, execution ARNs), asked once per run for every type.
+    pub account: Account,
 }
 
 impl Clients {
@@ -217,8 +216,36 @@ impl Clients {
             codeconnections: client!(aws_sdk_codeconnections),
             tagging: client!(aws_sdk_resourcegroupstagging),
             sts: client!(aws_sdk_sts),
-            account: std::sync::Arc::default(),
+            account: Account {
+                sts: client!(aws_sdk_sts),
+                cell: Arc::default(),
+            },
         }
+    }
+}
+
+/// The account the run's credentials belong to, asked of STS at most once per run and
+/// shared by every type that needs it. The call runs on a task of its own, so it counts
+/// in the run's total but in no one type's reads.
+#[derive(Clone)]
+pub struct Account {
+    sts: aws_sdk_sts::Client,
+    cell: Arc<tokio::sync::OnceCell<String>>,
+}
+
+impl Account {
+    pub async fn get(&self) -> Result<String, ProviderError> {
+        self.cell
+            .get_or_try_init(|| {
+                let sts = self.sts.clone();
+                async move {
+                    tokio::spawn(async move { account_of(&sts).await })
+                        .await
+                        .map_err(|e| ProviderError::new("GetCallerIdentity", e.to_string()))?
+                }
+            })
+            .await
+            .cloned()
     }
 }
 

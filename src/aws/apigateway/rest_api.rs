@@ -10,7 +10,7 @@ use super::{
     tag_map,
 };
 use crate::aws::wait::{paced, Pace, Poll};
-use crate::aws::{account_of, creation_tags, live, millis, Clients, Owned};
+use crate::aws::{creation_tags, live, millis, Clients, Owned};
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::document::{map_statements, parse, to_json_string, with_default_resource};
 use crate::model::schema::{Default, Field, Kind, Schema};
@@ -218,25 +218,20 @@ fn revision(props: &Props) -> String {
 
 pub struct RestApi {
     apigw: aws_sdk_apigateway::Client,
-    sts: aws_sdk_sts::Client,
-    /// The account, asked of STS once per run for every type (`Clients::account`).
-    account: std::sync::Arc<tokio::sync::OnceCell<String>>,
+    /// The account, asked once per run for every type.
+    account: crate::aws::Account,
 }
 
 impl RestApi {
     pub fn new(c: &Clients) -> Self {
         RestApi {
             apigw: c.apigateway.clone(),
-            sts: c.sts.clone(),
             account: c.account.clone(),
         }
     }
 
     async fn account(&self) -> Result<String, ProviderError> {
-        self.account
-            .get_or_try_init(|| account_of(&self.sts))
-            .await
-            .cloned()
+        self.account.get().await
     }
 
     async fn exec_arn(&self, api: &str) -> Result<String, ProviderError> {

@@ -7,7 +7,7 @@
 use super::{
     deleted, error, eventually, execution_arn, once, owned_apis, patch, region, retag, tag_map,
 };
-use crate::aws::{account_of, creation_tags, live, millis, Clients, Owned};
+use crate::aws::{creation_tags, live, millis, Clients, Owned};
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
@@ -88,9 +88,8 @@ pub static SCHEMA: Schema = Schema {
 
 pub struct Stage {
     apigw: aws_sdk_apigateway::Client,
-    sts: aws_sdk_sts::Client,
-    /// The account, asked of STS once per run for every type (`Clients::account`).
-    account: std::sync::Arc<tokio::sync::OnceCell<String>>,
+    /// The account, asked once per run for every type.
+    account: crate::aws::Account,
 }
 
 /// A log group's ARN as API Gateway wants it: without the `:*` that DescribeLogGroups
@@ -176,16 +175,12 @@ impl Stage {
     pub fn new(c: &Clients) -> Self {
         Stage {
             apigw: c.apigateway.clone(),
-            sts: c.sts.clone(),
             account: c.account.clone(),
         }
     }
 
     async fn account(&self) -> Result<String, ProviderError> {
-        self.account
-            .get_or_try_init(|| account_of(&self.sts))
-            .await
-            .cloned()
+        self.account.get().await
     }
 
     /// Every deployment of the API (`GetDeployments`, paginated).

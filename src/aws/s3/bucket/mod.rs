@@ -17,7 +17,7 @@ mod schema;
 mod settings;
 
 use super::{bucket_tags, deleted, error, eventually, once, tagging};
-use crate::aws::{account_of, live, millis, partition, tag_index, Clients, Owned};
+use crate::aws::{live, millis, partition, tag_index, Clients, Owned};
 use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::Schema;
 use crate::model::{Addr, Props, Value};
@@ -36,9 +36,8 @@ pub use schema::SCHEMA;
 
 pub struct Bucket {
     s3: aws_sdk_s3::Client,
-    sts: aws_sdk_sts::Client,
-    /// The account, asked of STS once per run for every type (`Clients::account`).
-    account: std::sync::Arc<tokio::sync::OnceCell<String>>,
+    /// The account, asked once per run for every type.
+    account: crate::aws::Account,
     tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
@@ -46,7 +45,6 @@ impl Bucket {
     pub fn new(c: &Clients) -> Self {
         Bucket {
             s3: c.s3.clone(),
-            sts: c.sts.clone(),
             account: c.account.clone(),
             tagging: c.tagging.clone(),
         }
@@ -70,15 +68,12 @@ impl Bucket {
     }
 
     async fn name(&self, scope: &Scope, addr: &Addr) -> Result<String, ProviderError> {
-        let account = self
-            .account
-            .get_or_try_init(|| account_of(&self.sts))
-            .await?;
+        let account = self.account.get().await?;
         Ok(bucket_name(
             &scope.stack,
             &scope.env,
             addr.as_str(),
-            account,
+            &account,
             &self.region(),
         ))
     }
