@@ -349,6 +349,63 @@ pub fn creation_tags(req: &crate::provider::Request<'_>) -> Vec<(String, String)
     tags
 }
 
+/// What the services that tag by ARN with a list of `Tag { key, value }` (WAFv2,
+/// CodePipeline, CodeConnections) define the same way: `tags` (what a new resource is
+/// created with) and `retag` (TagResource and UntagResource on `arn`). The module's
+/// `error` (from `service_calls!`) converts the SDK errors.
+macro_rules! tags_by_arn {
+    ($sdk:ident) => {
+        fn tag(k: &str, v: &str) -> Result<$sdk::types::Tag, $crate::provider::ProviderError> {
+            $sdk::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| $crate::provider::ProviderError::new("TagResource", e.to_string()))
+        }
+
+        /// The tags a new resource is created with.
+        pub fn tags(
+            req: &$crate::provider::Request<'_>,
+        ) -> Result<Vec<$sdk::types::Tag>, $crate::provider::ProviderError> {
+            $crate::aws::creation_tags(req)
+                .iter()
+                .map(|(k, v)| tag(k, v))
+                .collect()
+        }
+
+        /// Set and remove tags on the resource `arn`.
+        pub async fn retag(
+            c: &$sdk::Client,
+            arn: &str,
+            delta: &$crate::provider::TagDelta,
+        ) -> Result<(), $crate::provider::ProviderError> {
+            if !delta.set.is_empty() {
+                let tags = delta
+                    .set
+                    .iter()
+                    .map(|(k, v)| tag(k, v))
+                    .collect::<Result<Vec<_>, _>>()?;
+                c.tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(|e| error("TagResource", e))?;
+            }
+            if !delta.remove.is_empty() {
+                c.untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(delta.remove.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| error("UntagResource", e))?;
+            }
+            Ok(())
+        }
+    };
+}
+pub(crate) use tags_by_arn;
+
 /// Milliseconds since the Unix epoch.
 pub fn millis(t: &DateTime) -> Option<u64> {
     u64::try_from(t.to_millis().ok()?).ok()

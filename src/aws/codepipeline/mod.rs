@@ -4,10 +4,9 @@
 
 pub mod pipeline;
 
-use super::creation_tags;
 use super::retry::service_calls;
-use crate::provider::{ErrorKind, ProviderError, Request, TagDelta};
-use aws_sdk_codepipeline::types::Tag;
+use super::tags_by_arn;
+use crate::provider::{ErrorKind, ProviderError};
 use std::collections::BTreeMap;
 
 /// The kind of a CodePipeline error code.
@@ -22,21 +21,7 @@ fn codes(code: &str) -> Option<ErrorKind> {
 
 service_calls!(aws_sdk_codepipeline, &[], codes);
 
-fn tag(k: String, v: String) -> Result<Tag, ProviderError> {
-    Tag::builder()
-        .key(k)
-        .value(v)
-        .build()
-        .map_err(|e| ProviderError::new("TagResource", e.to_string()))
-}
-
-/// The tags a new pipeline is created with.
-pub fn tags(req: &Request<'_>) -> Result<Vec<Tag>, ProviderError> {
-    creation_tags(req)
-        .into_iter()
-        .map(|(k, v)| tag(k, v))
-        .collect()
-}
+tags_by_arn!(aws_sdk_codepipeline);
 
 /// Every tag of the pipeline `arn` (ListTagsForResource).
 pub async fn list_tags(
@@ -56,34 +41,4 @@ pub async fn list_tags(
         .flat_map(|p| p.tags())
         .map(|t| (t.key().to_string(), t.value().to_string()))
         .collect())
-}
-
-/// Set and remove tags on the pipeline `arn`.
-pub async fn retag(
-    c: &aws_sdk_codepipeline::Client,
-    arn: &str,
-    delta: &TagDelta,
-) -> Result<(), ProviderError> {
-    if !delta.set.is_empty() {
-        let tags = delta
-            .set
-            .iter()
-            .map(|(k, v)| tag(k.clone(), v.clone()))
-            .collect::<Result<Vec<_>, _>>()?;
-        c.tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| error("TagResource", e))?;
-    }
-    if !delta.remove.is_empty() {
-        c.untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(delta.remove.clone()))
-            .send()
-            .await
-            .map_err(|e| error("UntagResource", e))?;
-    }
-    Ok(())
 }

@@ -5,10 +5,9 @@
 pub mod association;
 pub mod web_acl;
 
-use super::creation_tags;
 use super::retry::service_calls;
-use crate::provider::{ErrorKind, ProviderError, Request, TagDelta};
-use aws_sdk_wafv2::types::Tag;
+use super::tags_by_arn;
+use crate::provider::{ErrorKind, ProviderError};
 use std::collections::BTreeMap;
 
 /// The kind of a WAFv2 error code.
@@ -24,21 +23,7 @@ fn codes(code: &str) -> Option<ErrorKind> {
 
 service_calls!(aws_sdk_wafv2, &[], codes);
 
-fn tag(k: &str, v: &str) -> Result<Tag, ProviderError> {
-    Tag::builder()
-        .key(k)
-        .value(v)
-        .build()
-        .map_err(|e| ProviderError::new("tag", e.to_string()))
-}
-
-/// The tags a new web ACL is created with.
-pub fn tags(req: &Request<'_>) -> Result<Vec<Tag>, ProviderError> {
-    creation_tags(req)
-        .into_iter()
-        .map(|(k, v)| tag(&k, &v))
-        .collect()
-}
+tags_by_arn!(aws_sdk_wafv2);
 
 /// Every tag of the WAF resource `arn`.
 pub async fn list_tags(
@@ -60,34 +45,4 @@ pub async fn list_tags(
                 .collect()
         })
         .unwrap_or_default())
-}
-
-/// Set and remove tags on a WAF resource.
-pub async fn retag(
-    waf: &aws_sdk_wafv2::Client,
-    arn: &str,
-    delta: &TagDelta,
-) -> Result<(), ProviderError> {
-    if !delta.set.is_empty() {
-        let tags = delta
-            .set
-            .iter()
-            .map(|(k, v)| tag(k, v))
-            .collect::<Result<Vec<_>, _>>()?;
-        waf.tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| error("TagResource", e))?;
-    }
-    if !delta.remove.is_empty() {
-        waf.untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(delta.remove.clone()))
-            .send()
-            .await
-            .map_err(|e| error("UntagResource", e))?;
-    }
-    Ok(())
 }
