@@ -130,6 +130,20 @@ impl Scope {
             .is_empty()
     }
 
+    /// What every deterministic name of this scope starts with: `<stack>-<env>-`.
+    pub fn name_prefix(&self) -> String {
+        format!("{}-{}-", self.stack, self.env)
+    }
+
+    /// The names a `read` looks for: asked for one address, that address's name (a
+    /// prefix match that the engine narrows); else every name of the scope.
+    pub fn read_prefix(&self, only: Option<&Addr>) -> String {
+        match only {
+            Some(a) => self.name_for(a),
+            None => self.name_prefix(),
+        }
+    }
+
     /// The deterministic user-visible name `<stack>-<env>-<name>`.
     pub fn name_for(&self, addr: &Addr) -> String {
         let base = addr

@@ -242,7 +242,7 @@ impl Provider for ServiceScaling {
             .collect::<Result<_, _>>()
             .await
             .map_err(|e| error("DescribeScalableTargets", e))?;
-        let prefix = format!("{}-{}-", scope.stack, scope.env);
+        let prefix = scope.name_prefix();
         let ours = |resource: &str| {
             let mut parts = resource.split('/');
             parts.next() == Some("service")

@@ -384,10 +384,7 @@ impl Provider for Project {
     async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
         // ListProjects has no filter: keep the names that start as this stack's, then
         // BatchGetProjects (100 a call) brings each project with its tags.
-        let prefix = match only {
-            Some(a) => scope.name_for(a),
-            None => format!("{}-{}-", scope.stack, scope.env),
-        };
+        let prefix = scope.read_prefix(only);
         let pages: Vec<_> = self
             .cb
             .list_projects()

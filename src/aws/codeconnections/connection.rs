@@ -128,7 +128,7 @@ impl Provider for Connection {
         // 23 characters).
         let prefix = match only {
             Some(a) => connection_name(&scope.name_for(a)),
-            None => format!("{}-{}-", scope.stack, scope.env),
+            None => scope.name_prefix(),
         };
         let prefix: String = prefix.chars().take(MAX_NAME - 9).collect();
         let pages: Vec<_> = self

@@ -463,10 +463,7 @@ impl Provider for Pipeline {
     async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
         // ListPipelines has no filter and no tags: only pipelines named as this stack's
         // get GetPipeline and ListTagsForResource, concurrently.
-        let prefix = match only {
-            Some(a) => scope.name_for(a),
-            None => format!("{}-{}-", scope.stack, scope.env),
-        };
+        let prefix = scope.read_prefix(only);
         let pages: Vec<_> = self
             .cp
             .list_pipelines()

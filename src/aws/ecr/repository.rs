@@ -311,7 +311,7 @@ impl Provider for Repository {
     /// 1 + 2n calls (ECR lists no tags and has no batch tag read).
     async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
         let want = only.map(|a| name_of(scope, a));
-        let prefix = repo_name(&format!("{}-{}-", scope.stack, scope.env)) + "-";
+        let prefix = repo_name(&scope.name_prefix()) + "-";
         let repos: Vec<SdkRepository> = self
             .ecr
             .describe_repositories()

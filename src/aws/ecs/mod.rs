@@ -54,7 +54,7 @@ pub fn tags(req: &Request<'_>) -> Vec<Tag> {
 
 /// The prefix every ECS name of `scope` starts with: `<stack>-<env>-`.
 pub fn name_prefix(scope: &Scope) -> String {
-    format!("{}-{}-", scope.stack, scope.env)
+    scope.name_prefix()
 }
 
 /// The last `/`-separated part of an ARN (a cluster's or service's name), or the

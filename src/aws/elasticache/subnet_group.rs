@@ -99,7 +99,7 @@ pub fn group_name(scope: &Scope, addr: &Addr) -> String {
 
 /// The prefix every ElastiCache name of `scope` starts with: `<stack>-<env>-`.
 pub fn name_prefix(scope: &Scope) -> String {
-    cache_name(&format!("{}-{}-", scope.stack, scope.env))
+    cache_name(&scope.name_prefix())
 }
 
 fn props_of(g: &CacheSubnetGroup) -> Props {

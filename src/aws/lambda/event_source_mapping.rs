@@ -305,7 +305,7 @@ impl Provider for EventSourceMapping {
     /// for each mapping whose function is this stack's by name or a function a declared
     /// mapping names, concurrently: 1 + mappings.
     async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
-        let prefix = format!("{}-{}-", scope.stack, scope.env);
+        let prefix = scope.name_prefix();
         let named: BTreeSet<String> = scope
             .declared_of(SCHEMA.type_name)
             .iter()

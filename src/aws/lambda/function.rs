@@ -550,10 +550,7 @@ impl Provider for Function {
     /// concurrency in one call (ListFunctions has neither tags nor concurrency):
     /// 1 + functions.
     async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
-        let prefix = match only {
-            Some(a) => scope.name_for(a),
-            None => format!("{}-{}-", scope.stack, scope.env),
-        };
+        let prefix = scope.read_prefix(only);
         let listed: Vec<FunctionConfiguration> = self
             .lambda
             .list_functions()

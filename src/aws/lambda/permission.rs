@@ -191,7 +191,7 @@ fn to_live(addr: Addr, s: &Statement, tags: BTreeMap<String, String>) -> Live {
 
 /// The prefix of this stack's statement ids.
 fn prefix(scope: &Scope) -> String {
-    format!("{}-{}-", scope.stack, scope.env)
+    scope.name_prefix()
 }
 
 #[async_trait]

@@ -220,7 +220,7 @@ impl Provider for ParameterGroup {
     /// (Source=user): 1 + 2n calls.
     async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
         let want = only.map(|a| name_of(scope, a));
-        let prefix = ident(&format!("{}-{}-", scope.stack, scope.env));
+        let prefix = ident(&scope.name_prefix());
         let groups: Vec<DbParameterGroup> = self
             .rds
             .describe_db_parameter_groups()

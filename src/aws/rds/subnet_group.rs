@@ -53,7 +53,7 @@ fn name_of(scope: &Scope, addr: &Addr) -> String {
 
 /// What every group of `scope` is named after: `<stack>-<env>-`.
 fn prefix(scope: &Scope) -> String {
-    format!("{}-{}-", scope.stack, scope.env).to_lowercase()
+    scope.name_prefix().to_lowercase()
 }
 
 fn props_of(g: &DbSubnetGroup) -> Props {

@@ -562,10 +562,7 @@ impl Provider for Queue {
     async fn read(&self, scope: &Scope, only: Option<&Addr>) -> Result<Vec<Live>, ProviderError> {
         // Names are prefix matches: `<stack>-<env>-` narrows to this stack; the engine
         // keeps only the address it asked for.
-        let prefix = match only {
-            Some(a) => scope.name_for(a),
-            None => format!("{}-{}-", scope.stack, scope.env),
-        };
+        let prefix = scope.read_prefix(only);
         let pages: Vec<_> = self
             .sqs
             .list_queues()

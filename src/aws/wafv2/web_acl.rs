@@ -201,7 +201,7 @@ fn made(owned: Owned, name: &str, id: &str, arn: &str, props: Props) -> Live {
 
 /// What every web ACL of `scope` is named after: `<stack>-<env>-`.
 fn prefix(scope: &Scope) -> String {
-    format!("{}-{}-", scope.stack, scope.env)
+    scope.name_prefix()
 }
 
 /// True when a web ACL ARN names one of `scope`'s ACLs (by its name).

@@ -13,7 +13,7 @@ pub fn bucket_name(stack: &str, env: &str, addr: &str, account: &str, region: &s
 
 /// What every bucket name of `scope` starts with (for ListBuckets' `Prefix`).
 pub fn name_prefix(scope: &Scope) -> String {
-    clean(&format!("{}-{}-", scope.stack, scope.env))
+    clean(&scope.name_prefix())
 }
 
 fn clean(raw: &str) -> String {
