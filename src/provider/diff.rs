@@ -16,6 +16,32 @@ pub struct Change {
     pub why: Option<String>,
 }
 
+/// A field's value, unless it is absent or null.
+pub fn present<'a>(props: &'a Props, field: &str) -> Option<&'a Value> {
+    props.get(field).filter(|v| !matches!(v, Value::Null))
+}
+
+/// The change that unsets `field`, which the live resource has as `have`.
+pub fn unset(field: &str, have: &Value) -> Change {
+    Change {
+        field: field.into(),
+        before: have.clone(),
+        after: Value::Null,
+        forces_replace: false,
+        why: None,
+    }
+}
+
+/// A field the stack no longer declares but the live resource still has (a removed
+/// policy, environment, key): the default diff skips undeclared fields, so a type whose
+/// field has no default to compare against asks for this.
+pub fn removed(field: &str, desired: &Props, live: &Live) -> Option<Change> {
+    let have = present(&live.props, field)?;
+    present(desired, field)
+        .is_none()
+        .then(|| unset(field, have))
+}
+
 pub fn default_diff(schema: &Schema, desired: &Props, live: &Live) -> Vec<Change> {
     let mut out = Vec::new();
     for f in schema.fields {

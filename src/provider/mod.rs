@@ -20,7 +20,7 @@
 mod diff;
 mod registry;
 
-pub use diff::{default_diff, Change};
+pub use diff::{default_diff, present, removed, unset, Change};
 pub use registry::{counted, CallCounter, Registry};
 
 use crate::config::{Diagnostic, Resource, Stack};

@@ -16,7 +16,8 @@ use crate::model::document::{map_statements, parse, to_json_string, with_default
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{
-    default_diff, Change, ErrorKind, Live, Provider, ProviderError, Request, Scope, TagDelta,
+    default_diff, present, removed, Change, ErrorKind, Live, Provider, ProviderError, Request,
+    Scope, TagDelta,
 };
 use async_trait::async_trait;
 use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, IntegrationType, Op};
@@ -577,10 +578,6 @@ impl RestApi {
     }
 }
 
-fn present<'a>(props: &'a Props, field: &str) -> Option<&'a Value> {
-    props.get(field).filter(|v| !matches!(v, Value::Null))
-}
-
 /// A path API Gateway accepts: `/`, or segments of letters, digits, `._-:`, a
 /// `{param}` or a greedy `{param+}`.
 fn valid_path(path: &str) -> bool {
@@ -701,19 +698,11 @@ impl Provider for RestApi {
                 c
             })
             .collect();
-        for f in ["policy", "description"] {
-            if present(desired, f).is_none() {
-                if let Some(have) = present(&l.props, f) {
-                    out.push(Change {
-                        field: f.into(),
-                        before: have.clone(),
-                        after: Value::Null,
-                        forces_replace: false,
-                        why: None,
-                    });
-                }
-            }
-        }
+        out.extend(
+            ["policy", "description"]
+                .iter()
+                .filter_map(|f| removed(f, desired, l)),
+        );
         out
     }
 

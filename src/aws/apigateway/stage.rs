@@ -12,7 +12,7 @@ use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{
-    default_diff, Change, Live, Provider, ProviderError, Request, Scope, TagDelta,
+    default_diff, present, unset, Change, Live, Provider, ProviderError, Request, Scope, TagDelta,
 };
 use async_trait::async_trait;
 use aws_sdk_apigateway::types::{Deployment, Op, PatchOperation, Stage as AwsStage};
@@ -96,10 +96,6 @@ pub struct Stage {
 /// puts at its end.
 fn log_arn(arn: &str) -> &str {
     arn.strip_suffix(":*").unwrap_or(arn)
-}
-
-fn present<'a>(props: &'a Props, field: &str) -> Option<&'a Value> {
-    props.get(field).filter(|v| !matches!(v, Value::Null))
 }
 
 /// The `/*/*` (every method) patch operations for throttling, access logs, tracing and
@@ -516,17 +512,10 @@ impl Provider for Stage {
         if present(desired, "description").is_none() {
             gone.push("description");
         }
-        for f in gone {
-            if let Some(have) = present(&l.props, f) {
-                out.push(Change {
-                    field: f.into(),
-                    before: have.clone(),
-                    after: Value::Null,
-                    forces_replace: false,
-                    why: None,
-                });
-            }
-        }
+        out.extend(
+            gone.into_iter()
+                .filter_map(|f| present(&l.props, f).map(|have| unset(f, have))),
+        );
         out
     }
 

@@ -10,7 +10,7 @@ use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{
-    default_diff, Change, Live, Provider, ProviderError, Request, Scope, TagDelta,
+    default_diff, removed, Change, Live, Provider, ProviderError, Request, Scope, TagDelta,
 };
 use async_trait::async_trait;
 use aws_sdk_codebuild::types::{
@@ -430,18 +430,11 @@ impl Provider for Project {
         }
         let mut out = default_diff(self.schema(), &want, l);
         // Declared no longer: variables, a buildspec or a log group the project still has.
-        for f in ["environment", "buildspec", "log_group", "source_location"] {
-            let gone = desired.get(f).is_none_or(|v| matches!(v, Value::Null));
-            if let (true, Some(have)) = (gone, l.props.get(f)) {
-                out.push(Change {
-                    field: f.into(),
-                    before: have.clone(),
-                    after: Value::Null,
-                    forces_replace: false,
-                    why: None,
-                });
-            }
-        }
+        out.extend(
+            ["environment", "buildspec", "log_group", "source_location"]
+                .iter()
+                .filter_map(|f| removed(f, desired, l)),
+        );
         out
     }
 

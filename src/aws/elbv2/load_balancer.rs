@@ -13,7 +13,7 @@ use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Props, Value};
 use crate::provider::{
-    default_diff, Change, Live, Provider, ProviderError, Request, Scope, TagDelta,
+    default_diff, unset, Change, Live, Provider, ProviderError, Request, Scope, TagDelta,
 };
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -418,13 +418,8 @@ impl Provider for LoadBalancerType {
         let mut changes = default_diff(&SCHEMA, desired, l);
         let want = desired.get("access_logs").cloned().unwrap_or(Value::Null);
         if matches!(want, Value::Null) && logs_on(&l.props) {
-            changes.push(Change {
-                field: "access_logs".into(),
-                before: l.props.get("access_logs").cloned().unwrap_or(Value::Null),
-                after: Value::Null,
-                forces_replace: false,
-                why: None,
-            });
+            let have = l.props.get("access_logs").cloned().unwrap_or(Value::Null);
+            changes.push(unset("access_logs", &have));
         }
         changes
     }

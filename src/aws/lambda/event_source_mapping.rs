@@ -14,7 +14,7 @@ use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{
-    default_diff, Change, Live, Provider, ProviderError, Request, Scope, TagDelta,
+    default_diff, removed, Change, Live, Provider, ProviderError, Request, Scope, TagDelta,
 };
 use async_trait::async_trait;
 use aws_sdk_lambda::types::{
@@ -376,20 +376,7 @@ impl Provider for EventSourceMapping {
                 c
             })
             .collect();
-        let declared = desired
-            .get("maximum_concurrency")
-            .is_some_and(|v| !matches!(v, Value::Null));
-        if let Some(have) = l.props.get("maximum_concurrency") {
-            if !declared {
-                out.push(Change {
-                    field: "maximum_concurrency".into(),
-                    before: have.clone(),
-                    after: Value::Null,
-                    forces_replace: false,
-                    why: None,
-                });
-            }
-        }
+        out.extend(removed("maximum_concurrency", desired, l));
         out
     }
 

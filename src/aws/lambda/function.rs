@@ -11,7 +11,7 @@ use crate::config::{Diagnostic, Resource, Stack};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{
-    default_diff, Change, Live, Provider, ProviderError, Request, Scope, TagDelta,
+    default_diff, present, removed, Change, Live, Provider, ProviderError, Request, Scope, TagDelta,
 };
 use async_trait::async_trait;
 use aws_sdk_lambda::primitives::Blob;
@@ -405,10 +405,6 @@ fn int(req: &Request<'_>, field: &str) -> Option<i32> {
     req.int(field).and_then(|n| i32::try_from(n).ok())
 }
 
-fn present<'a>(props: &'a Props, field: &str) -> Option<&'a Value> {
-    props.get(field).filter(|v| !matches!(v, Value::Null))
-}
-
 /// The code to deploy: the packaged zip, or the S3 object.
 enum Code {
     Zip(std::sync::Arc<Vec<u8>>),
@@ -620,19 +616,11 @@ impl Provider for Function {
                 c.why = Some(CODE_NOTE.into());
             }
         }
-        for f in ["environment", "reserved_concurrency"] {
-            if present(desired, f).is_none() {
-                if let Some(have) = l.props.get(f) {
-                    out.push(Change {
-                        field: f.into(),
-                        before: have.clone(),
-                        after: Value::Null,
-                        forces_replace: false,
-                        why: None,
-                    });
-                }
-            }
-        }
+        out.extend(
+            ["environment", "reserved_concurrency"]
+                .iter()
+                .filter_map(|f| removed(f, desired, l)),
+        );
         out
     }
 

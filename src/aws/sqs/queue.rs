@@ -11,7 +11,7 @@ use crate::model::document::{parse, to_json_string, with_default_resource};
 use crate::model::schema::{Default, Field, Kind, Schema};
 use crate::model::{Addr, Props, Value};
 use crate::provider::{
-    default_diff, Change, Live, Provider, ProviderError, Request, Scope, TagDelta,
+    default_diff, present, removed, Change, Live, Provider, ProviderError, Request, Scope, TagDelta,
 };
 use async_trait::async_trait;
 use aws_sdk_sqs::types::QueueAttributeName as A;
@@ -274,10 +274,6 @@ fn to_live(owned: Owned, url: &str, a: &HashMap<String, String>) -> Live {
     )
 }
 
-fn present<'a>(props: &'a Props, field: &str) -> Option<&'a Value> {
-    props.get(field).filter(|v| !matches!(v, Value::Null))
-}
-
 /// The redrive policy of `props`, as SQS wants it ("" to remove it).
 fn redrive(props: &Props) -> String {
     match (
@@ -340,22 +336,6 @@ fn attributes(props: &Props, fields: Option<&[String]>, arn: &str) -> HashMap<A,
         }
     }
     out
-}
-
-/// A field the stack no longer declares but the queue still has (a removed policy, dead
-/// letter queue or KMS key): the default diff skips undeclared fields.
-fn removed(field: &str, desired: &Props, l: &Live) -> Option<Change> {
-    let have = present(&l.props, field)?;
-    if present(desired, field).is_some() {
-        return None;
-    }
-    Some(Change {
-        field: field.into(),
-        before: have.clone(),
-        after: Value::Null,
-        forces_replace: false,
-        why: None,
-    })
 }
 
 /// The declared integer `field` of `r`, with where it was written.
