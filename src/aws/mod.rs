@@ -193,6 +193,7 @@ impl Clients {
                 )
             };
         }
+        let sts = client!(aws_sdk_sts);
         Clients {
             ec2: client!(aws_sdk_ec2),
             rds: client!(aws_sdk_rds),
@@ -215,11 +216,11 @@ impl Clients {
             codepipeline: client!(aws_sdk_codepipeline),
             codeconnections: client!(aws_sdk_codeconnections),
             tagging: client!(aws_sdk_resourcegroupstagging),
-            sts: client!(aws_sdk_sts),
             account: Account {
-                sts: client!(aws_sdk_sts),
+                sts: sts.clone(),
                 cell: Arc::default(),
             },
+            sts,
         }
     }
 }
