@@ -35,6 +35,11 @@ pub enum Status {
     },
     Failed {
         error: String,
+        /// AWS's error code and request id, when AWS answered.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
     },
     Skipped {
         because: Addr,
@@ -156,7 +161,12 @@ pub async fn apply_until(
                     "{}: no provider for resource type {}",
                     step.addr, step.type_name
                 );
-                walk.finish(i, Status::Failed { error }, 0);
+                let status = Status::Failed {
+                    error,
+                    code: None,
+                    request_id: None,
+                };
+                walk.finish(i, status, 0);
                 continue;
             };
             let scope = plan.scope.clone();
@@ -197,7 +207,12 @@ pub async fn apply_until(
             }
             Ok((i, Err(e), elapsed_ms)) => {
                 let error = format!("{}: {e}", walk.dag.node(i).addr);
-                walk.finish(i, Status::Failed { error }, elapsed_ms);
+                let status = Status::Failed {
+                    error,
+                    code: e.code,
+                    request_id: e.request_id,
+                };
+                walk.finish(i, status, elapsed_ms);
             }
             // A panicking provider is a bug; its step is never released, so what depends on
             // it does not run, and the rest goes on.
@@ -461,11 +476,17 @@ impl Walk {
                 });
                 None
             }
-            Status::Failed { error } => {
+            Status::Failed {
+                error,
+                code,
+                request_id,
+            } => {
                 self.reporter.event(Event::Failed {
                     addr: addr.clone(),
                     op,
                     error: error.clone(),
+                    code: code.clone(),
+                    request_id: request_id.clone(),
                 });
                 Some(addr.clone())
             }

@@ -62,6 +62,9 @@ pub enum Event {
         addr: Addr,
         op: Op,
         error: String,
+        /// AWS's error code and request id, when AWS answered.
+        code: Option<String>,
+        request_id: Option<String>,
     },
     Skipped {
         addr: Addr,

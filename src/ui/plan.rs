@@ -162,7 +162,7 @@ pub fn render_report(report: &Report, destroy: bool) -> String {
     let mut out = String::new();
     for o in &report.outcomes {
         match &o.status {
-            Status::Failed { error } => {
+            Status::Failed { error, .. } => {
                 let _ = writeln!(out, "{} {error}", style("Error:").red().bold());
             }
             Status::Skipped { because } => {

@@ -127,7 +127,7 @@ async fn a_create_that_never_arrived_is_tried_again_up_to_three_times() {
     let planned = plan_of(&p2, &registry, Mode::Normal).await;
     let report = apply(&planned, &registry, 10, Arc::new(Quiet)).await;
     assert!(
-        matches!(&report.outcomes[0].status, Status::Failed { error } if error.contains("connection closed")),
+        matches!(&report.outcomes[0].status, Status::Failed { error, .. } if error.contains("connection closed")),
         "{:?}",
         report.outcomes
     );

@@ -117,7 +117,7 @@ async fn a_failure_skips_its_dependents_and_lets_in_flight_work_finish() {
             .map(|o| o.status.clone())
     };
     assert!(
-        matches!(status("a"), Some(Status::Failed { error }) if error.contains("FakeFailure") && error.contains("req-1"))
+        matches!(status("a"), Some(Status::Failed { error, .. }) if error.contains("FakeFailure") && error.contains("req-1"))
     );
     assert!(matches!(status("b"), Some(Status::Skipped { because }) if because.as_str() == "a"));
     assert!(matches!(status("c"), Some(Status::Skipped { because }) if because.as_str() == "a"));

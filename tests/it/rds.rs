@@ -524,7 +524,7 @@ async fn rds_deletion_protection_refuses_a_destroy_with_what_to_do_and_no_snapsh
         .outcomes
         .iter()
         .filter_map(|o| match &o.status {
-            Status::Failed { error } => Some(error.clone()),
+            Status::Failed { error, .. } => Some(error.clone()),
             _ => None,
         })
         .collect();
@@ -732,7 +732,7 @@ async fn rds_a_parameter_group_in_use_is_not_deleted_and_the_error_names_the_dat
         .outcomes
         .iter()
         .filter_map(|o| match &o.status {
-            Status::Failed { error } => Some(error.clone()),
+            Status::Failed { error, .. } => Some(error.clone()),
             _ => None,
         })
         .collect();

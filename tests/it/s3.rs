@@ -61,7 +61,7 @@ fn failures(report: &Report) -> Vec<String> {
         .outcomes
         .iter()
         .filter_map(|o| match &o.status {
-            Status::Failed { error } => Some(error.clone()),
+            Status::Failed { error, .. } => Some(error.clone()),
             _ => None,
         })
         .collect()

@@ -23,7 +23,7 @@ pub fn failures(report: &Report) -> Vec<String> {
         .outcomes
         .iter()
         .filter_map(|o| match &o.status {
-            Status::Failed { error } => Some(format!("{}: {error}", o.addr)),
+            Status::Failed { error, .. } => Some(format!("{}: {error}", o.addr)),
             _ => None,
         })
         .collect()
