@@ -17,6 +17,7 @@ pub(super) struct Header {
     pub(super) env: String,
     pub(super) region: Option<String>,
     pub(super) account_id: Option<String>,
+    pub(super) state_bucket: Option<String>,
     pub(super) tags: BTreeMap<String, String>,
 }
 
@@ -36,6 +37,7 @@ impl Loader<'_> {
             env: env.unwrap_or("default").to_string(),
             region: None,
             account_id: None,
+            state_bucket: None,
             tags: self.tags(files.stack.get("tags")),
         };
         if let Some(e) = &files.env {
@@ -43,6 +45,7 @@ impl Loader<'_> {
             header.tags.extend(tags);
             header.region = self.region(e);
             header.account_id = self.account_id(e);
+            header.state_bucket = self.state_bucket(e);
             self.environment_name(e, &header.env);
         }
         header
@@ -104,6 +107,34 @@ impl Loader<'_> {
                         "`account_id` must be a 12-digit AWS account id in quotes",
                     )
                     .hint("for example: account_id: \"123456789012\""),
+                );
+                None
+            }
+        }
+    }
+
+    /// `state_bucket:`, when written: an S3 bucket name (3-63 lowercase letters, digits,
+    /// '-' and '.', starting and ending with a letter or digit).
+    fn state_bucket(&mut self, env: &Node) -> Option<String> {
+        let b = env.get("state_bucket")?;
+        let ok = |s: &str| {
+            (3..=63).contains(&s.len())
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+                && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+                && !s.contains("..")
+        };
+        match b.as_str() {
+            Some(s) if ok(s) => Some(s.to_string()),
+            _ => {
+                self.err(
+                    Diagnostic::new(
+                        b.pos.clone(),
+                        "`state_bucket` must be an S3 bucket name: 3-63 lowercase letters, \
+                         digits, '-' and '.', starting and ending with a letter or digit",
+                    )
+                    .hint("for example: state_bucket: bandup-dev-state-123456789012"),
                 );
                 None
             }

@@ -22,6 +22,7 @@ const ENV_KEYS: &[&str] = &[
     "stack",
     "region",
     "account_id",
+    "state_bucket",
     "tags",
     "parameters",
     "overrides",

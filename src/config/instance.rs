@@ -185,7 +185,17 @@ impl Loader<'_> {
             );
             if let (Kind::Package, Value::Str(path)) = (&field.kind, &value) {
                 match super::package::resolve(&self.root, path) {
-                    Ok(packaged) => value = packaged,
+                    Ok(packaged) => {
+                        if let Some(sha) = packaged
+                            .as_map()
+                            .and_then(|m| m.get("sha256"))
+                            .and_then(Value::as_str)
+                        {
+                            self.packages
+                                .insert(path.clone(), super::package::base64_to_hex(sha));
+                        }
+                        value = packaged
+                    }
                     Err(e) => eval
                         .errors
                         .push(Diagnostic::new(v.pos.clone(), format!("`{}`: {e}", k.name))),

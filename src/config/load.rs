@@ -46,6 +46,8 @@ pub(super) struct Loader<'a> {
     pub(super) origins: BTreeMap<(Addr, String), Pos>,
     /// The project root: where `Kind::Package` paths are read from.
     pub(super) root: PathBuf,
+    /// Packaged code paths as written, with the SHA-256 of their zip (`Stack::sources`).
+    pub(super) packages: BTreeMap<String, String>,
 }
 
 impl<'a> Loader<'a> {
@@ -57,6 +59,7 @@ impl<'a> Loader<'a> {
             param_pos: BTreeMap::new(),
             origins: BTreeMap::new(),
             root: PathBuf::new(),
+            packages: BTreeMap::new(),
         }
     }
 
@@ -110,6 +113,13 @@ impl<'a> Loader<'a> {
             None => (Vec::new(), Vec::new()),
         };
         let outputs = self.outputs(files.stack.get("outputs"), &decls, &params);
+        let mut sources: BTreeMap<String, String> = self
+            .diags
+            .sources
+            .iter()
+            .map(|(name, text)| (name.clone(), super::package::sha256_hex(text.as_bytes())))
+            .collect();
+        sources.append(&mut self.packages);
         Some(Stack {
             name: header.name,
             env: header.env,
@@ -118,6 +128,8 @@ impl<'a> Loader<'a> {
             tags: header.tags,
             resources,
             outputs,
+            state_bucket: header.state_bucket,
+            sources,
         })
     }
 }

@@ -41,6 +41,12 @@ pub struct Stack {
     pub resources: Vec<Resource>,
     /// The declared outputs, in file order, their references kept as references.
     pub outputs: Vec<OutputDecl>,
+    /// The environment's state bucket: where locks and the audit log live.
+    pub state_bucket: Option<String>,
+    /// What the stack was read from, relative to the project: the stack and environment
+    /// files and every packaged code path, each with the SHA-256 of its bytes (of its zip,
+    /// for a directory). A saved plan records them and refuses to apply after any change.
+    pub sources: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]

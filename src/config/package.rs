@@ -114,6 +114,24 @@ pub fn bytes(code: &Value) -> Result<Arc<Vec<u8>>, String> {
     Ok(bytes)
 }
 
+/// Hex of the SHA-256 of `bytes`, as `sha256:<hex>`: how sources are fingerprinted.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex(&sha2::Sha256::digest(bytes)))
+}
+
+/// A `CodeSha256` (base64) in the `sha256:<hex>` form of `sha256_hex`.
+pub fn base64_to_hex(b64: &str) -> String {
+    match aws_smithy_types::base64::decode(b64) {
+        Ok(bytes) => format!("sha256:{}", hex(&bytes)),
+        Err(_) => b64.to_string(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 type Cache = Mutex<BTreeMap<String, (PathBuf, Arc<Vec<u8>>)>>;
 
 fn cache() -> &'static Cache {
