@@ -21,7 +21,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct Global {
     /// Environment: reads environments/<ENV>.yaml. A name is lowercase letters, digits
     /// and '-', starting with a letter, at most 24 characters
@@ -72,17 +72,35 @@ pub enum Command {
     )]
     Plan(PlanArgs),
 
-    /// Plan, confirm, and make the live resources match the stack
+    /// Plan, confirm, and make the live resources match the stack; or apply a saved plan
     #[command(
-        after_help = "Without a terminal on stdin, --auto-approve is required.\n\nExamples:\n  bandup-infra apply --env dev\n  bandup-infra apply --env dev --auto-approve --parallelism 4"
+        after_help = "Without a terminal on stdin, --auto-approve is required (a saved plan needs none: it\nwas reviewed). A saved plan is refused, and nothing changed, when the stack, the\nenvironment or any live resource it was computed from changed since it was made.\nThe environment lock (state_bucket in the environment file) is held throughout.\n\nExamples:\n  bandup-infra apply --env dev\n  bandup-infra apply --env dev --auto-approve --parallelism 4\n  bandup-infra plan --env prod --out plan.json && bandup-infra apply plan.json\n  bandup-infra apply plan.json --json > apply.jsonl   # one JSON event per line\n  bandup-infra apply --env dev --auto-approve --lock-timeout 10m"
     )]
     Apply(ApplyArgs),
 
     /// Delete every resource this stack owns in the environment
     #[command(
-        after_help = "Resources marked `protect: true` are refused unless --force is given.\n\nExamples:\n  bandup-infra destroy --env dev\n  bandup-infra destroy --env dev --auto-approve"
+        after_help = "Resources marked `protect: true` are refused unless --force is given.\nThe environment lock is held throughout, as for apply.\n\nExamples:\n  bandup-infra destroy --env dev\n  bandup-infra destroy --env dev --auto-approve"
     )]
     Destroy(DestroyArgs),
+
+    /// Print a saved plan (made with `plan --out`) without calling AWS
+    #[command(
+        after_help = "The file is checked as apply checks it (complete, this version's format, not edited).\n\nExamples:\n  bandup-infra show plan.json\n  bandup-infra show plan.json --json | jq '.plan.summary'"
+    )]
+    Show(ShowArgs),
+
+    /// Remove an environment lock left by a command that died
+    #[command(
+        after_help = "The lock's id is in the error of the command it blocked. Only that lock is removed,\nand only after confirmation (or --force); a lock taken since is left alone.\n\nExamples:\n  bandup-infra force-unlock --env dev 3f2a9c0d1e4b5a67\n  bandup-infra force-unlock --env dev 3f2a9c0d1e4b5a67 --force"
+    )]
+    ForceUnlock(ForceUnlockArgs),
+
+    /// List the applies and destroys of the environment, newest first (the audit log)
+    #[command(
+        after_help = "Read from the environment's state bucket (state_bucket in the environment file).\n\nExamples:\n  bandup-infra history --env prod\n  bandup-infra history --env prod --limit 5 --json"
+    )]
+    History(HistoryArgs),
 
     /// Print the resource graph
     #[command(
@@ -110,13 +128,28 @@ pub struct PlanArgs {
     /// Plan the deletion of everything the stack owns
     #[arg(long)]
     pub destroy: bool,
+
+    /// Also save the plan to FILE, for `apply FILE` (secrets only as references)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved with `plan --out`: apply exactly it, without asking
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<PathBuf>,
+
     /// Do not ask for confirmation
     #[arg(long)]
     pub auto_approve: bool,
+
+    /// Print one JSON event per line on stdout instead of the plan and progress
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +161,57 @@ pub struct DestroyArgs {
     /// Also destroy resources marked `protect: true`
     #[arg(long)]
     pub force: bool,
+
+    /// Print one JSON event per line on stdout instead of the plan and progress
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Hold the environment lock while running (--lock=false: only when nothing else can
+    /// change this environment at the same time)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub lock: bool,
+
+    /// How long to wait for another command's lock: 30s, 10m, 1h [default: 0, fail at once]
+    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "0s")]
+    pub lock_timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The plan file
+    #[arg(value_name = "PLAN_FILE")]
+    pub file: PathBuf,
+
+    /// Print the saved plan as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// The lock's id, as the blocked command named it
+    pub id: String,
+
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// At most this many records
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub limit: u16,
+
+    /// Print the records as a JSON array
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +242,22 @@ pub struct GraphArgs {
 pub enum GraphFormat {
     Dot,
     Mermaid,
+}
+
+/// `30s`, `10m`, `1h`, `90` (seconds).
+fn duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration: write 30s, 10m or 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("`{s}` is not a duration: write 30s, 10m or 1h")),
+    };
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 /// `--env` and `BANDUP_ENV`: refused before anything is read when not a simple name.

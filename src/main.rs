@@ -30,6 +30,16 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
+    // A saved plan is shown without a project.
+    if let Command::Show(a) = &cli.command {
+        return match commands::show::run(a) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let root = match commands::project_root(&cli.global) {
         Ok(d) => d,
         Err(e) => {
@@ -58,10 +68,29 @@ fn main() -> ExitCode {
             Command::Graph(a) => commands::graph::run(&ctx, a),
             Command::Output(a) => commands::output::run(&ctx, a).await,
             Command::Plan(a) => commands::plan::run(&ctx, a).await,
-            Command::Apply(a) => commands::apply::run(&ctx, a.auto_approve, Mode::Normal).await,
-            Command::Destroy(a) => {
-                commands::apply::run(&ctx, a.auto_approve, Mode::Destroy { force: a.force }).await
+            Command::Apply(a) => {
+                let o = commands::apply::Options {
+                    plan_file: a.plan_file.as_deref(),
+                    auto_approve: a.auto_approve,
+                    json: a.json,
+                    lock: &a.lock,
+                    mode: Mode::Normal,
+                };
+                commands::apply::run(&ctx, o).await
             }
+            Command::Destroy(a) => {
+                let o = commands::apply::Options {
+                    plan_file: None,
+                    auto_approve: a.auto_approve,
+                    json: a.json,
+                    lock: &a.lock,
+                    mode: Mode::Destroy { force: a.force },
+                };
+                commands::apply::run(&ctx, o).await
+            }
+            Command::Show(a) => commands::show::run(a),
+            Command::ForceUnlock(a) => commands::unlock::run(&ctx, a).await,
+            Command::History(a) => commands::history::run(&ctx, a).await,
         }
     });
     match outcome {

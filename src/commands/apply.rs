@@ -1,68 +1,397 @@
-//! `apply` and `destroy`: plan, show, confirm, execute, report. A first SIGINT (Ctrl-C)
-//! or SIGTERM (what CI runners send on cancel) lets the operations in flight finish and
-//! starts nothing new; a second one stops at once.
+//! `apply` and `destroy`: plan (or check a saved plan), show, confirm, execute, report,
+//! with the environment lock held from before anything is read until the end, and an
+//! audit record written whatever the outcome. A first SIGINT (Ctrl-C) or SIGTERM (what CI
+//! runners send on cancel) lets the operations in flight finish and starts nothing new;
+//! a second one stops at once.
 
 use super::{aws_registry, confirm, load, require_terminal, Ctx, Outcome};
-use crate::plan::{self, Mode};
+use crate::cli::LockArgs;
+use crate::plan::saved::{SavedPlan, SavedPlanError};
+use crate::plan::{self, Mode, Plan};
+use crate::state_bucket::audit::{self, Record, ResourceOutcome};
+use crate::state_bucket::lock::Lock;
+use crate::state_bucket::{now_ms, Caller, StateBucket};
 use crate::ui;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-pub async fn run(ctx: &Ctx, auto_approve: bool, mode: Mode) -> Outcome {
+/// What `apply` or `destroy` was asked to do.
+pub struct Options<'a> {
+    /// A plan saved with `plan --out`, applied as it is.
+    pub plan_file: Option<&'a Path>,
+    pub auto_approve: bool,
+    /// JSON events on stdout instead of the plan and progress.
+    pub json: bool,
+    pub lock: &'a LockArgs,
+    pub mode: Mode,
+}
+
+/// The lock, where the signal handler can release it before stopping the process.
+type LockSlot = Arc<tokio::sync::Mutex<Option<Lock>>>;
+
+pub async fn run(ctx: &Ctx, o: Options<'_>) -> Outcome {
+    // A saved plan is checked before anything else: file, version, digest, environment.
+    let saved = match o.plan_file {
+        Some(path) => match SavedPlan::read(path) {
+            Ok(s) => Some(s),
+            Err(e) => return refuse(o.json, &e.to_string()),
+        },
+        None => None,
+    };
+    let mode = match &saved {
+        Some(s) if s.plan.destroy => Mode::Destroy { force: false },
+        _ => o.mode,
+    };
     let destroy = matches!(mode, Mode::Destroy { .. });
     let what = if destroy { "destroy" } else { "apply" };
-    if let Err(code) = require_terminal(auto_approve, what) {
-        return Ok(code);
+    if let (Some(s), Some(env)) = (&saved, &ctx.global.env) {
+        if env != &s.env {
+            let e = SavedPlanError::OtherEnv {
+                path: path_of(o.plan_file),
+                planned: s.env.clone(),
+                asked: env.clone(),
+            };
+            return refuse(o.json, &e.to_string());
+        }
     }
+    if saved.is_none() {
+        if o.json && !o.auto_approve {
+            return refuse(
+                o.json,
+                &format!("--json prints events instead of asking: pass --auto-approve, or {what} a saved plan (plan --out FILE)"),
+            );
+        }
+        if let Err(code) = require_terminal(o.auto_approve, what) {
+            return Ok(code);
+        }
+    }
+    // A saved plan is applied to the environment it was made for.
+    let env_ctx;
+    let ctx = match &saved {
+        Some(s) => {
+            env_ctx = ctx.for_env(&s.env);
+            &env_ctx
+        }
+        None => ctx,
+    };
     let (stack, graph) = match load(ctx, &crate::aws::offline_registry()) {
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
+    if let Some(s) = &saved {
+        if s.stack != stack.name {
+            let e = SavedPlanError::OtherStack {
+                path: path_of(o.plan_file),
+                planned: s.stack.clone(),
+                found: stack.name.clone(),
+            };
+            return refuse(o.json, &e.to_string());
+        }
+        let changes = s.changed_sources(&stack.sources);
+        if !changes.is_empty() {
+            return refuse(o.json, &SavedPlanError::Stale { changes }.to_string());
+        }
+    }
+    if o.lock.lock && stack.state_bucket.is_none() {
+        return refuse(
+            o.json,
+            &format!(
+                "the {env} environment has no state bucket, so {what} cannot take the environment lock that keeps two commands from changing it at once. \
+                 Add `state_bucket: NAME` to environments/{env}.yaml (`bandup-infra bootstrap` creates the bucket), \
+                 or pass --lock=false to {what} without a lock and without an audit record.",
+                env = stack.env
+            ),
+        );
+    }
+
     let interrupt = crate::apply::Interrupt::default();
     let applying = Arc::new(AtomicBool::new(false));
-    tokio::spawn(on_signals(interrupt.clone(), applying.clone()));
-    let registry = aws_registry(ctx, &stack).await?;
-    let reporter: Arc<dyn crate::model::Reporter> = Arc::from(ui::progress::reporter(ctx.style));
-    let plan = plan::plan(&stack, &graph, &registry, mode, reporter.as_ref()).await?;
-    print!("{}", ui::plan::render(&plan));
-    if !plan.summary.has_changes() {
-        if !destroy {
-            print_outputs(&stack, &graph, &registry, &plan, &Default::default()).await;
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !auto_approve {
-        let q = if destroy {
-            format!(
-                "Do you really want to destroy every resource of stack {} in {}?",
-                stack.name, stack.env
-            )
-        } else {
-            format!("Do you want to perform these actions in {}?", stack.env)
+    let slot: LockSlot = Arc::default();
+    tokio::spawn(on_signals(
+        interrupt.clone(),
+        applying.clone(),
+        slot.clone(),
+    ));
+    let (sdk, registry) = aws_registry(ctx, &stack).await?;
+    let bucket = stack.state_bucket.as_ref().map(|b| StateBucket {
+        s3: aws_sdk_s3::Client::new(&sdk),
+        bucket: b.clone(),
+        stack: stack.name.clone(),
+        env: stack.env.clone(),
+    });
+    let caller = match &bucket {
+        Some(_) => Caller::identify(&sdk).await?,
+        None => Caller::default(),
+    };
+    if let (Some(b), true) = (&bucket, o.lock.lock) {
+        let json = o.json;
+        let say = move |m: String| {
+            if json {
+                ui::events::lock("waiting", &m)
+            } else {
+                eprintln!("{m}")
+            }
         };
-        if !confirm(&q)? {
-            println!("\n{} cancelled.", if destroy { "Destroy" } else { "Apply" });
+        let lost = {
+            let interrupt = interrupt.clone();
+            Arc::new(move |m: String| {
+                eprintln!("\n{m}\nNothing new will start; the operations in flight finish.");
+                interrupt.trigger();
+            })
+        };
+        match b.lock(&caller, what, o.lock.lock_timeout, &say, lost).await {
+            Ok(lock) => {
+                let m = format!("lock {} taken", lock.info.id);
+                if o.json {
+                    ui::events::lock("acquired", &m);
+                }
+                tracing::debug!("{m}");
+                *slot.lock().await = Some(lock);
+            }
+            Err(e) => return refuse(o.json, &e.to_string()),
+        }
+    }
+    let run = Run {
+        ctx,
+        stack: &stack,
+        graph: &graph,
+        registry: &registry,
+        saved: saved.as_ref(),
+        json: o.json,
+        auto_approve: o.auto_approve,
+        mode,
+        interrupt: &interrupt,
+        applying: &applying,
+        bucket: bucket.as_ref(),
+        caller: &caller,
+    };
+    let result = run.locked().await;
+    if let Some(lock) = slot.lock().await.take() {
+        if let Err(e) = lock.release().await {
+            eprintln!("warning: {e}");
+        } else if o.json {
+            ui::events::lock("released", "lock released");
+        }
+    }
+    result
+}
+
+/// Everything done under the lock.
+struct Run<'a> {
+    ctx: &'a Ctx,
+    stack: &'a crate::config::Stack,
+    graph: &'a crate::graph::Dag<crate::model::Addr>,
+    registry: &'a crate::provider::Registry,
+    saved: Option<&'a SavedPlan>,
+    json: bool,
+    auto_approve: bool,
+    mode: Mode,
+    interrupt: &'a crate::apply::Interrupt,
+    applying: &'a AtomicBool,
+    bucket: Option<&'a StateBucket>,
+    caller: &'a Caller,
+}
+
+impl Run<'_> {
+    async fn locked(&self) -> Outcome {
+        let destroy = matches!(self.mode, Mode::Destroy { .. });
+        let started = now_ms();
+        let reporter: Arc<dyn crate::model::Reporter> = if self.json {
+            Arc::new(ui::events::JsonLines)
+        } else {
+            Arc::from(ui::progress::reporter(self.ctx.style))
+        };
+        let fresh = plan::plan(
+            self.stack,
+            self.graph,
+            self.registry,
+            self.mode,
+            reporter.as_ref(),
+        )
+        .await?;
+        let (plan, digest) = match self.saved {
+            Some(s) => {
+                let changes = s.changed_live(&fresh, self.registry);
+                if !changes.is_empty() {
+                    return refuse(self.json, &SavedPlanError::Stale { changes }.to_string());
+                }
+                (s.applicable(&fresh, self.stack), s.digest.clone())
+            }
+            None => {
+                let digest = SavedPlan::new(
+                    &fresh,
+                    &self.stack.sources,
+                    self.stack.account_id.clone(),
+                    self.registry,
+                    audit::now(),
+                )
+                .map(|s| s.digest)
+                .unwrap_or_default();
+                (fresh, digest)
+            }
+        };
+        if self.json {
+            ui::events::plan(&plan, self.saved.map(|s| s.digest.as_str()));
+        } else {
+            print!("{}", ui::plan::render(&plan));
+        }
+        if !plan.summary.has_changes() {
+            self.record(&plan, &digest, started, "no changes", None)
+                .await;
+            if self.json {
+                ui::events::summary("no changes", None);
+            } else if !destroy {
+                print_outputs(
+                    self.stack,
+                    self.graph,
+                    self.registry,
+                    &plan,
+                    &Default::default(),
+                )
+                .await;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        if self.saved.is_none() && !self.auto_approve {
+            let q = if destroy {
+                format!(
+                    "Do you really want to destroy every resource of stack {} in {}?",
+                    self.stack.name, self.stack.env
+                )
+            } else {
+                format!(
+                    "Do you want to perform these actions in {}?",
+                    self.stack.env
+                )
+            };
+            if !confirm(&q)? {
+                println!("\n{} cancelled.", if destroy { "Destroy" } else { "Apply" });
+                return Ok(ExitCode::from(1));
+            }
+        }
+        if !self.json {
+            println!();
+        }
+        self.applying.store(true, Ordering::SeqCst);
+        if self.interrupt.is_set() {
+            if !self.json {
+                println!("Interrupted before any change was made.");
+            }
+            return Ok(ExitCode::from(130));
+        }
+        let parallelism = usize::from(self.ctx.global.parallelism);
+        let report =
+            crate::apply::apply_until(&plan, self.registry, parallelism, reporter, self.interrupt)
+                .await;
+        let outcome = if report.failed() > 0 {
+            "failed"
+        } else if report.interrupted() > 0 {
+            "interrupted"
+        } else {
+            "succeeded"
+        };
+        self.record(&plan, &digest, started, outcome, Some(&report))
+            .await;
+        if self.json {
+            ui::events::summary(outcome, Some(&report));
+        } else {
+            print!("\n{}", ui::plan::render_report(&report, destroy));
+        }
+        if outcome != "succeeded" {
             return Ok(ExitCode::from(1));
         }
+        if !destroy && !self.json {
+            print_outputs(
+                self.stack,
+                self.graph,
+                self.registry,
+                &plan,
+                &report.outputs,
+            )
+            .await;
+        }
+        Ok(ExitCode::SUCCESS)
     }
-    println!();
-    applying.store(true, Ordering::SeqCst);
-    if interrupt.is_set() {
-        println!("Interrupted before any change was made.");
-        return Ok(ExitCode::from(130));
+
+    /// Append the audit record, when the environment has a state bucket. A record that
+    /// cannot be written is said loudly, but does not undo what was applied.
+    async fn record(
+        &self,
+        plan: &Plan,
+        digest: &str,
+        started: u64,
+        outcome: &str,
+        report: Option<&crate::apply::Report>,
+    ) {
+        let Some(bucket) = self.bucket else { return };
+        let finished = now_ms();
+        let resources = report
+            .map(|r| {
+                r.outcomes
+                    .iter()
+                    .map(|o| {
+                        use crate::apply::Status;
+                        let (outcome, id, error) = match &o.status {
+                            Status::Done { id } => ("done", Some(id.clone()), None),
+                            Status::Failed { error, .. } => ("failed", None, Some(error.clone())),
+                            Status::Skipped { because } => {
+                                ("skipped", None, Some(format!("{because} failed")))
+                            }
+                            Status::Interrupted => ("interrupted", None, None),
+                        };
+                        ResourceOutcome {
+                            addr: o.addr.to_string(),
+                            op: serde_json::to_value(o.op)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_default(),
+                            outcome: outcome.into(),
+                            id: id.filter(|i| !i.is_empty()),
+                            error,
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let record = Record {
+            record_version: audit::RECORD_VERSION,
+            command: if plan.destroy { "destroy" } else { "apply" }.into(),
+            stack: self.stack.name.clone(),
+            env: self.stack.env.clone(),
+            who: self.caller.arn.clone(),
+            host: self.caller.host.clone(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            started: crate::state_bucket::rfc3339(started),
+            finished: crate::state_bucket::rfc3339(finished),
+            duration_ms: finished.saturating_sub(started),
+            plan_digest: digest.into(),
+            saved_plan: self.saved.is_some(),
+            outcome: outcome.into(),
+            api_calls: plan.api_calls + report.map(|r| r.api_calls).unwrap_or(0),
+            resources,
+        };
+        if let Err(e) = bucket.append(&record, &plan.scope.run).await {
+            eprintln!(
+                "warning: the audit record of this {} could not be written to s3://{}: {e}",
+                record.command, bucket.bucket
+            );
+        }
     }
-    let parallelism = usize::from(ctx.global.parallelism);
-    let report =
-        crate::apply::apply_until(&plan, &registry, parallelism, reporter, &interrupt).await;
-    print!("\n{}", ui::plan::render_report(&report, destroy));
-    if report.failed() + report.interrupted() > 0 {
-        return Ok(ExitCode::from(1));
+}
+
+/// Stop before changing anything: the reason on stderr (and as a JSON event), exit 1.
+fn refuse(json: bool, message: &str) -> Outcome {
+    if json {
+        ui::events::error(message);
     }
-    if !destroy {
-        print_outputs(&stack, &graph, &registry, &plan, &report.outputs).await;
-    }
-    Ok(ExitCode::SUCCESS)
+    eprintln!("error: {message}");
+    Ok(ExitCode::from(1))
+}
+
+fn path_of(p: Option<&Path>) -> String {
+    p.map(|p| p.display().to_string()).unwrap_or_default()
 }
 
 /// The stack's outputs after a successful apply; the apply has succeeded even when
@@ -104,15 +433,31 @@ async fn next_signal() -> &'static str {
 
 /// Before changes start, a signal stops the command at once: nothing was changed. During
 /// the apply, the first one lets what is in flight finish, the second stops at once.
-async fn on_signals(interrupt: crate::apply::Interrupt, applying: Arc<AtomicBool>) {
+/// Either way the lock is released before the process ends.
+async fn on_signals(interrupt: crate::apply::Interrupt, applying: Arc<AtomicBool>, slot: LockSlot) {
     let what = next_signal().await;
     interrupt.trigger();
     if !applying.load(Ordering::SeqCst) {
         eprintln!("\n{what} before any change was made.");
-        std::process::exit(130);
+        release_and_exit(&slot).await;
     }
     eprintln!("\n{what}: waiting for the operations in flight to finish; nothing new will start. Signal again to stop at once.");
     let what = next_signal().await;
     eprintln!("\n{what} again: stopping at once. Operations in flight may have completed; run apply again to converge.");
+    release_and_exit(&slot).await;
+}
+
+/// Release the lock (giving up after a few seconds) and exit 130.
+async fn release_and_exit(slot: &LockSlot) {
+    let lock = match tokio::time::timeout(std::time::Duration::from_secs(1), slot.lock()).await {
+        Ok(mut guard) => guard.take(),
+        Err(_) => None,
+    };
+    if let Some(lock) = lock {
+        let release = tokio::time::timeout(std::time::Duration::from_secs(5), lock.release());
+        if let Ok(Err(e)) = release.await {
+            eprintln!("warning: {e}");
+        }
+    }
     std::process::exit(130);
 }

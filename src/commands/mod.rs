@@ -3,8 +3,11 @@
 
 pub mod apply;
 pub mod graph;
+pub mod history;
 pub mod output;
 pub mod plan;
+pub mod show;
+pub mod unlock;
 pub mod validate;
 
 use crate::cli::Global;
@@ -22,6 +25,19 @@ pub struct Ctx {
     pub global: Global,
     pub style: Style,
     pub root: PathBuf,
+}
+
+impl Ctx {
+    /// The same, for environment `env` (a saved plan's).
+    pub fn for_env(&self, env: &str) -> Ctx {
+        let mut global = self.global.clone();
+        global.env = Some(env.to_string());
+        Ctx {
+            global,
+            style: self.style,
+            root: self.root.clone(),
+        }
+    }
 }
 
 /// The result of a command: an exit code, or an error main prints.
@@ -100,8 +116,12 @@ pub fn project_root(global: &Global) -> Result<PathBuf, String> {
     }
 }
 
-/// The registry with live AWS clients for the stack's region and endpoint.
-pub async fn aws_registry(ctx: &Ctx, stack: &Stack) -> anyhow::Result<Registry> {
+/// The SDK configuration and the registry with live AWS clients for the stack's region
+/// and endpoint, after checking the account the environment pins.
+pub async fn aws_registry(
+    ctx: &Ctx,
+    stack: &Stack,
+) -> anyhow::Result<(aws_types::SdkConfig, Registry)> {
     let target = crate::aws::Target {
         region: ctx.global.region.clone().or_else(|| stack.region.clone()),
         endpoint_url: ctx.global.endpoint_url.clone(),
@@ -120,7 +140,8 @@ pub async fn aws_registry(ctx: &Ctx, stack: &Stack) -> anyhow::Result<Registry> 
             );
         }
     }
-    Ok(crate::aws::registry(&sdk))
+    let registry = crate::aws::registry(&sdk);
+    Ok((sdk, registry))
 }
 
 /// Refuse early when confirmation is needed but nobody can give it.

@@ -19,7 +19,7 @@ pub async fn run(ctx: &Ctx, args: &OutputArgs) -> Outcome {
             anyhow::bail!("{}", unknown_output(name, &stack.outputs));
         }
     }
-    let registry = aws_registry(ctx, &stack).await?;
+    let (_, registry) = aws_registry(ctx, &stack).await?;
     let known = outputs::read(&stack, &graph, &registry, &crate::model::Quiet).await?;
     let resolved = outputs::resolve(&stack, &known);
     match &args.name {

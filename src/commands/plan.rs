@@ -2,6 +2,7 @@
 
 use super::{aws_registry, load, Ctx, Outcome};
 use crate::cli::PlanArgs;
+use crate::plan::saved::SavedPlan;
 use crate::plan::{self, Mode};
 use crate::ui;
 use std::process::ExitCode;
@@ -11,7 +12,7 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Outcome {
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
-    let registry = aws_registry(ctx, &stack).await?;
+    let (_, registry) = aws_registry(ctx, &stack).await?;
     let reporter = if args.json {
         Box::new(crate::model::Quiet)
     } else {
@@ -23,6 +24,23 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Outcome {
         Mode::Normal
     };
     let plan = plan::plan(&stack, &graph, &registry, mode, reporter.as_ref()).await?;
+    if let Some(out) = &args.out {
+        let saved = SavedPlan::new(
+            &plan,
+            &stack.sources,
+            stack.account_id.clone(),
+            &registry,
+            crate::state_bucket::audit::now(),
+        )?;
+        write_atomically(out, &saved.to_json()?)
+            .map_err(|e| anyhow::anyhow!("cannot write the plan to {}: {e}", out.display()))?;
+        eprintln!(
+            "Saved the plan to {} ({}). Apply exactly this plan with:\n  bandup-infra apply {}",
+            out.display(),
+            crate::plan::saved::short(&saved.digest),
+            out.display()
+        );
+    }
     if args.json {
         super::emit(&format!("{}\n", serde_json::to_string_pretty(&plan)?))?;
     } else {
@@ -33,4 +51,14 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Outcome {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Write `text` to `path` through a temporary file beside it, so that a reader never
+/// sees half a plan.
+fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
 }

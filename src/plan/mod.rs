@@ -10,6 +10,7 @@
 //! with the reason. Nothing in use is replaced because of a duplicate.
 
 pub mod outputs;
+pub mod saved;
 
 use crate::config::Stack;
 use crate::graph::Dag;

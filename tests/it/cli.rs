@@ -177,6 +177,21 @@ fn plan_apply_plan_against_the_emulator() {
     assert_eq!(code(&after), 0, "{}", stdout(&after));
     assert!(stdout(&after).contains("No changes."));
 
+    // Every type reads the same twice: a saved plan of the whole stack is not stale
+    // the moment it is made.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("plan.json");
+    let file = file.to_str().expect("utf-8 path");
+    let saved = run(&["plan", "--env", "dev", "--out", file], &env);
+    assert_eq!(code(&saved), 0, "{}", stderr(&saved));
+    let applied = run(&["apply", file], &env);
+    assert_eq!(code(&applied), 0, "{}", stderr(&applied));
+    assert!(
+        stdout(&applied).contains("No changes."),
+        "{}",
+        stdout(&applied)
+    );
+
     let destroyed = run(&["destroy", "--env", "dev", "--auto-approve"], &env);
     assert_eq!(code(&destroyed), 0, "{}", stderr(&destroyed));
     assert!(
@@ -191,7 +206,13 @@ fn aws_errors_name_the_resource_operation_code_and_request_id() {
     let moto = Moto::start();
     let root = project_root().join("tests/fixtures/aws_error");
     let o = Command::new(env!("CARGO_BIN_EXE_bandup-infra"))
-        .args(["apply", "--auto-approve", "--region", "eu-west-2"])
+        .args([
+            "apply",
+            "--auto-approve",
+            "--region",
+            "eu-west-2",
+            "--lock=false",
+        ])
         .current_dir(&root)
         .env_remove("AWS_PROFILE")
         .envs(moto.env())
@@ -253,7 +274,7 @@ fn an_environment_pinned_to_another_account_is_refused_before_any_read() {
             .output()
             .expect("run")
     };
-    let wrong = run_in(&["apply", "--env", "wrong", "--auto-approve"]);
+    let wrong = run_in(&["apply", "--env", "wrong", "--auto-approve", "--lock=false"]);
     assert_eq!(code(&wrong), 1);
     let err = stderr(&wrong);
     assert!(err.contains("pinned to AWS account 111122223333, but the credentials in use are for account 123456789012"), "{err}");

@@ -101,7 +101,7 @@ fn failures(report: &Report) -> Vec<String> {
         .outcomes
         .iter()
         .filter_map(|o| match &o.status {
-            Status::Failed { error } => Some(error.clone()),
+            Status::Failed { error, .. } => Some(error.clone()),
             _ => None,
         })
         .collect()
@@ -570,8 +570,37 @@ fn sigkill_at_any_point_of_an_apply_then_one_apply_converges() {
         let _ = child.wait();
         assert!(seen, "{op} #{n} never came");
         drop(proxy);
+        clear_dead_lock(&moto, child.id());
         cli_converges(&moto, &rt);
     }
+}
+
+/// A killed apply leaves its lock: the next apply is refused naming it, and
+/// `force-unlock` with the id it names clears it.
+fn clear_dead_lock(moto: &Moto, pid: u32) {
+    let refused = cli(
+        &["apply", "--env", "dev", "--auto-approve"],
+        moto,
+        &moto.endpoint,
+    )
+    .output()
+    .expect("apply");
+    let err = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("(pid {pid})")), "{err}");
+    let hint = "force-unlock --env dev ";
+    let id: String = err[err.find(hint).expect("a force-unlock hint") + hint.len()..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let cleared = cli(
+        &["force-unlock", "--env", "dev", &id, "--force"],
+        moto,
+        &moto.endpoint,
+    )
+    .output()
+    .expect("force-unlock");
+    assert_eq!(cleared.status.code(), Some(0), "{}", text(&cleared.stderr));
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 
 mod apigateway;
 mod cache;
+mod ci;
 mod cli;
 mod codebuild;
 mod converge;
@@ -17,6 +18,7 @@ mod iam;
 mod lambda;
 mod rds;
 mod s3;
+mod saved;
 mod secrets;
 mod sqs;
 mod stack;

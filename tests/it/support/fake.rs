@@ -64,6 +64,10 @@ const FIELDS: &[Field] = &[
         )
     },
     Field {
+        sensitive: true,
+        ..Field::new("token", Kind::Str, "a secret: never shown or saved")
+    },
+    Field {
         force_new: true,
         ..Field::new(
             "using",

@@ -12,6 +12,13 @@ use std::time::{Duration, Instant};
 
 static INSTALL: Mutex<bool> = Mutex::new(false);
 
+/// The state buckets `environments/*.yaml` and the minimal example name.
+pub const STATE_BUCKETS: [&str; 3] = [
+    "bandup-state-dev",
+    "bandup-state-prod",
+    "bandup-state-sandbox",
+];
+
 pub struct Moto {
     child: Child,
     pub endpoint: String,
@@ -103,6 +110,25 @@ impl Moto {
                 "bootstrap {region}: {answer}"
             );
         }
+        // The state buckets the environment files name, as `bootstrap` makes them.
+        for bucket in STATE_BUCKETS {
+            self.create_bucket(bucket);
+        }
+    }
+
+    /// Create an empty bucket in eu-west-2.
+    pub fn create_bucket(&self, bucket: &str) {
+        let body = "<CreateBucketConfiguration><LocationConstraint>eu-west-2</LocationConstraint></CreateBucketConfiguration>";
+        let answer = self.raw(&format!(
+            "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/eu-west-2/s3/aws4_request, SignedHeaders=host, Signature=0\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ));
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "create bucket {bucket}: {answer}"
+        );
     }
 
     /// Send one raw HTTP request to the emulator and read the whole answer.
