@@ -17,6 +17,16 @@ use std::time::{Duration, Instant};
 
 /// How long a lock holds without renewal; it is renewed every third of that.
 pub const TTL: Duration = Duration::from_secs(10 * 60);
+
+/// `TTL`, or `BANDUP_LOCK_TTL` seconds (at least 3): shorter in tests, longer where
+/// renewals may be cut off for a while.
+pub fn ttl() -> Duration {
+    std::env::var("BANDUP_LOCK_TTL")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(|s| Duration::from_secs(s.max(3)))
+        .unwrap_or(TTL)
+}
 /// How often a waiting command looks again.
 const POLL: Duration = Duration::from_secs(2);
 
@@ -132,7 +142,7 @@ impl StateBucket {
         let waiting_since = Instant::now();
         let mut said = None::<Instant>;
         loop {
-            info.expires = rfc3339(now_ms() + ms(TTL));
+            info.expires = rfc3339(now_ms() + ms(ttl()));
             match self.put(&key, &info, Cond::Absent).await {
                 Ok(etag) => return Ok(self.hold(info, key, etag, on_lost)),
                 Err(e) if e.code.as_deref() == Some("PreconditionFailed") => {}
@@ -148,7 +158,7 @@ impl StateBucket {
             };
             let now = now_ms();
             if held.expired(now) {
-                info.expires = rfc3339(now + ms(TTL));
+                info.expires = rfc3339(now + ms(ttl()));
                 match self.put(&key, &info, Cond::Is(etag)).await {
                     Ok(etag) => {
                         say(format!("took over an expired lock: {}", held.describe(now)));
@@ -405,8 +415,8 @@ async fn renew(
     on_lost: Arc<dyn Fn(String) + Send + Sync>,
 ) {
     loop {
-        tokio::time::sleep(TTL / 3).await;
-        info.expires = rfc3339(now_ms() + ms(TTL));
+        tokio::time::sleep(ttl() / 3).await;
+        info.expires = rfc3339(now_ms() + ms(ttl()));
         let current = etag.lock().map(|e| e.clone()).unwrap_or_default();
         match bucket.put(&key, &info, Cond::Is(current)).await {
             Ok(new) => {

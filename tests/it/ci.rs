@@ -280,6 +280,16 @@ async fn a_plan_gone_stale_is_refused_naming_the_changed_resource() {
         "{}",
         out(&planned)
     );
+    let shown = p.run(ep, &["show", "plan.json"]);
+    insta::with_settings!({filters => vec![
+        (r"sha256:[0-9a-f]{12}", "sha256:[digest]"),
+        (r"bandup-infra \d+\.\d+\.\d+", "bandup-infra [version]"),
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[time]"),
+        (r"with \d+ AWS API calls in [0-9.]+s", "with [n] AWS API calls in [t]s"),
+        (r"(vpc|sg|subnet)-[0-9a-f]+", "$1-[id]"),
+    ]}, {
+        insta::assert_snapshot!("show_a_saved_update", out(&shown));
+    });
 
     // Someone changes the VPC by hand between the review and the apply.
     let vpc = vpcs(&moto).await[0]
@@ -630,5 +640,113 @@ fn the_shell_recipe_in_examples_ci_runs_end_to_end() {
             .expect("plan.txt")
             .contains("No changes."),
         "the next plan is empty"
+    );
+}
+
+#[tokio::test]
+async fn a_lock_past_its_expiry_is_taken_over() {
+    let moto = Moto::start();
+    let p = Minimal::copy();
+    let s3 = aws_sdk_s3::Client::new(&sdk_at(&moto.endpoint).await);
+    let stale = serde_json::json!({
+        "id": "0123456789abcdef", "who": "arn:aws:sts::123456789012:assumed-role/ci/gone",
+        "host": "build-7", "pid": 4242, "command": "apply", "stack": "minimal",
+        "env": "sandbox", "tool_version": env!("CARGO_PKG_VERSION"),
+        "started": "2026-01-01T10:00:00Z", "expires": "2026-01-01T10:10:00Z",
+    });
+    s3.put_object()
+        .bucket(BUCKET)
+        .key(LOCK_KEY)
+        .body(aws_sdk_s3::primitives::ByteStream::from(
+            stale.to_string().into_bytes(),
+        ))
+        .send()
+        .await
+        .expect("plant an expired lock");
+    let o = p.run(
+        &moto.endpoint,
+        &["apply", "--env", "sandbox", "--auto-approve"],
+    );
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let e = err(&o);
+    assert!(e.contains("took over an expired lock: `apply` by arn:aws:sts::123456789012:assumed-role/ci/gone on build-7 (pid 4242)"), "{e}");
+    assert!(e.contains("(its holder stopped renewing it)"), "{e}");
+    assert!(
+        s3.get_object()
+            .bucket(BUCKET)
+            .key(LOCK_KEY)
+            .send()
+            .await
+            .is_err(),
+        "released"
+    );
+}
+
+#[tokio::test]
+async fn a_held_lock_is_renewed_and_a_command_whose_lock_is_taken_starts_nothing_new() {
+    let moto = Moto::start();
+    let p = Minimal::copy();
+    let s3 = aws_sdk_s3::Client::new(&sdk_at(&moto.endpoint).await);
+    let lock = || async {
+        let body = s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(LOCK_KEY)
+            .send()
+            .await
+            .expect("the lock is held")
+            .body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes();
+        serde_json::from_slice::<serde_json::Value>(&body).expect("a lock")
+    };
+    let proxy = Proxy::start(&moto.endpoint, 63);
+    proxy.rule(Rule::on("CreateVpc").fault(Fault::Delay(Duration::from_secs(6))));
+    // Renewed every second: a lock of 3 s outlives the 6 s the VPC takes.
+    let child = p
+        .cmd(
+            &proxy.endpoint,
+            &["apply", "--env", "sandbox", "--auto-approve"],
+        )
+        .env("BANDUP_LOCK_TTL", "3")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("apply");
+    assert!(proxy.wait_for("CreateVpc", 1, Duration::from_secs(60)));
+    let first = lock().await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let later = lock().await;
+    assert_eq!(first["id"], later["id"]);
+    assert!(
+        later["expires"].as_str() > first["expires"].as_str(),
+        "{first} then {later}"
+    );
+
+    // Someone clears it while the apply runs: the apply notices at its next renewal.
+    let id = later["id"].as_str().unwrap_or_default().to_string();
+    let cleared = p.run(
+        &moto.endpoint,
+        &["force-unlock", "--env", "sandbox", &id, "--force"],
+    );
+    assert_eq!(code(&cleared), 0, "{}", err(&cleared));
+    let o = child.wait_with_output().expect("apply ends");
+    assert_eq!(code(&o), 1, "{}", out(&o));
+    assert!(
+        err(&o).contains("the environment lock was taken from this command"),
+        "{}",
+        err(&o)
+    );
+    assert!(
+        err(&o).contains("vpc: Creation complete"),
+        "in flight finishes: {}",
+        err(&o)
+    );
+    assert!(
+        err(&o).contains("subnet: not created (interrupted)"),
+        "{}",
+        err(&o)
     );
 }

@@ -232,6 +232,37 @@ fn aws_errors_name_the_resource_operation_code_and_request_id() {
         "{out}"
     );
     assert!(out.contains("Apply failed: 1 failed, 1 skipped."), "{out}");
+
+    // The same as JSON events: the failure with AWS's code and request id.
+    let o = Command::new(env!("CARGO_BIN_EXE_bandup-infra"))
+        .args([
+            "apply",
+            "--auto-approve",
+            "--region",
+            "eu-west-2",
+            "--lock=false",
+            "--json",
+        ])
+        .current_dir(&root)
+        .env_remove("AWS_PROFILE")
+        .envs(moto.env())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(code(&o), 1);
+    let events: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let failed: Vec<_> = events.iter().filter(|e| e["type"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{events:#?}");
+    assert_eq!(failed[0]["addr"], "subnet");
+    assert_eq!(failed[0]["code"], "InvalidParameterValue");
+    assert!(failed[0]["request_id"].is_string(), "{:#?}", failed[0]);
+    let summary = events.last().expect("events");
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["outcome"], "failed");
+    assert_eq!(summary["skipped"], 1);
 }
 
 #[test]
