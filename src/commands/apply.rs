@@ -6,7 +6,7 @@
 
 use super::{aws_registry, confirm, load, require_terminal, Ctx, Outcome};
 use crate::cli::LockArgs;
-use crate::plan::saved::{SavedPlan, SavedPlanError};
+use crate::plan::saved::{SavedPlan, SavedPlanError, Target};
 use crate::plan::{self, Mode, Plan};
 use crate::state_bucket::audit::{self, Record, ResourceOutcome};
 use crate::state_bucket::lock::Lock;
@@ -121,10 +121,19 @@ pub async fn run(ctx: &Ctx, o: Options<'_>) -> Outcome {
         stack: stack.name.clone(),
         env: stack.env.clone(),
     });
-    let caller = match &bucket {
-        Some(_) => Caller::identify(&sdk).await?,
-        None => Caller::default(),
+    let caller = match (&bucket, &saved) {
+        (None, None) => Caller::default(),
+        _ => Caller::identify(&sdk).await?,
     };
+    if let Some(s) = &saved {
+        let here = Target {
+            region: sdk.region().map(|r| r.to_string()),
+            account_id: Some(caller.account.clone()),
+        };
+        if let Err(e) = s.check_target(&here) {
+            return refuse(o.json, &e);
+        }
+    }
     if let (Some(b), true) = (&bucket, o.lock.lock) {
         let json = o.json;
         let say = move |m: String| {
@@ -220,10 +229,14 @@ impl Run<'_> {
                 (s.applicable(&fresh, self.stack), s.digest.clone())
             }
             None => {
+                let target = Target {
+                    region: None,
+                    account_id: Some(self.caller.account.clone()),
+                };
                 let digest = SavedPlan::new(
                     &fresh,
                     &self.stack.sources,
-                    self.stack.account_id.clone(),
+                    target,
                     self.registry,
                     audit::now(),
                 )

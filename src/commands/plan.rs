@@ -2,7 +2,7 @@
 
 use super::{aws_registry, load, Ctx, Outcome};
 use crate::cli::PlanArgs;
-use crate::plan::saved::SavedPlan;
+use crate::plan::saved::{SavedPlan, Target};
 use crate::plan::{self, Mode};
 use crate::ui;
 use std::process::ExitCode;
@@ -12,7 +12,7 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Outcome {
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
-    let (_, registry) = aws_registry(ctx, &stack).await?;
+    let (sdk, registry) = aws_registry(ctx, &stack).await?;
     let reporter = if args.json {
         Box::new(crate::model::Quiet)
     } else {
@@ -25,10 +25,14 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Outcome {
     };
     let plan = plan::plan(&stack, &graph, &registry, mode, reporter.as_ref()).await?;
     if let Some(out) = &args.out {
+        let target = Target {
+            region: sdk.region().map(|r| r.to_string()),
+            account_id: Some(crate::aws::caller_account(&sdk).await?),
+        };
         let saved = SavedPlan::new(
             &plan,
             &stack.sources,
-            stack.account_id.clone(),
+            target,
             &registry,
             crate::state_bucket::audit::now(),
         )?;

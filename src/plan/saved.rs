@@ -33,7 +33,7 @@ pub struct SavedPlan {
     pub stack: String,
     pub env: String,
     pub region: Option<String>,
-    /// The AWS account the plan was made in, when the environment pins one.
+    /// The AWS account the plan was made in (the credentials').
     #[serde(default)]
     pub account_id: Option<String>,
     /// Every file the stack was read from, with its digest (`Stack::sources`).
@@ -44,6 +44,13 @@ pub struct SavedPlan {
     /// `sha256:<hex>` of the file's JSON without this field: an edit shows.
     #[serde(default)]
     pub digest: String,
+}
+
+/// Where a plan is made or applied: the region and the credentials' AWS account.
+#[derive(Clone, Debug, Default)]
+pub struct Target {
+    pub region: Option<String>,
+    pub account_id: Option<String>,
 }
 
 /// One live object a saved plan was computed from.
@@ -106,7 +113,7 @@ impl SavedPlan {
     pub fn new(
         plan: &Plan,
         sources: &BTreeMap<String, String>,
-        account_id: Option<String>,
+        target: Target,
         registry: &Registry,
         created: String,
     ) -> Result<SavedPlan, serde_json::Error> {
@@ -120,15 +127,41 @@ impl SavedPlan {
             created,
             stack: plan.scope.stack.clone(),
             env: plan.scope.env.clone(),
-            region: plan.region.clone(),
-            account_id,
+            region: target.region.or_else(|| plan.region.clone()),
+            account_id: target.account_id,
             sources: sources.clone(),
             live,
             plan,
             digest: String::new(),
         };
-        saved.digest = digest_of(&serde_json::to_value(&saved)?)?;
+        saved.seal()?;
         Ok(saved)
+    }
+
+    /// Compute the digest of what the plan holds now.
+    pub fn seal(&mut self) -> Result<(), serde_json::Error> {
+        self.digest = String::new();
+        self.digest = digest_of(&serde_json::to_value(&*self)?)?;
+        Ok(())
+    }
+
+    /// Refuse to apply where the plan was not made: another region or AWS account.
+    pub fn check_target(&self, now: &Target) -> Result<(), String> {
+        if let (Some(planned), Some(here)) = (&self.region, &now.region) {
+            if planned != here {
+                return Err(format!(
+                    "the plan was made for region {planned}, but this apply would run in {here} (--region, AWS_REGION or the profile): a plan applies only where it was made"
+                ));
+            }
+        }
+        if let (Some(planned), Some(here)) = (&self.account_id, &now.account_id) {
+            if planned != here {
+                return Err(format!(
+                    "the plan was made in AWS account {planned}, but the credentials in use are for account {here}: a plan applies only where it was made. Switch credentials (--profile, AWS_PROFILE)"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The file's text: pretty JSON, a newline at the end.

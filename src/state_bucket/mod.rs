@@ -25,6 +25,8 @@ pub struct StateBucket {
 #[derive(Clone, Debug, Default)]
 pub struct Caller {
     pub arn: String,
+    /// The AWS account of the credentials.
+    pub account: String,
     pub host: String,
 }
 
@@ -38,6 +40,7 @@ impl Caller {
             .map_err(|e| crate::aws::aws_error("GetCallerIdentity", e, |_| None))?;
         Ok(Caller {
             arn: out.arn().unwrap_or_default().to_string(),
+            account: out.account().unwrap_or_default().to_string(),
             host: hostname(),
         })
     }

@@ -387,6 +387,12 @@ async fn a_bad_plan_file_is_refused_before_any_aws_call() {
             "is a plan for environment `sandbox`, not `prod`",
         ),
     ];
+    // A plan made in another account (sealed again, as if made there).
+    let mut elsewhere =
+        bandup_infra::plan::saved::SavedPlan::parse("plan.json", &good).expect("parse");
+    elsewhere.account_id = Some("111122223333".into());
+    elsewhere.seal().expect("seal");
+    let elsewhere = elsewhere.to_json().expect("JSON");
     for (file, text, extra, says) in cases {
         std::fs::write(p.path(file), &text).expect("write");
         let mut args = vec!["apply", file];
@@ -405,6 +411,31 @@ async fn a_bad_plan_file_is_refused_before_any_aws_call() {
             assert!(err(&shown).contains(says), "show {file}: {}", err(&shown));
         }
     }
+
+    // Made in another region or account: refused before the lock is taken or anything
+    // is read (only the caller's identity is asked).
+    let moto = Moto::start();
+    let o = p.run(
+        &moto.endpoint,
+        &["apply", "plan.json", "--region", "eu-west-1"],
+    );
+    assert_eq!(code(&o), 1);
+    assert!(
+        err(&o).contains(
+            "the plan was made for region eu-west-2, but this apply would run in eu-west-1"
+        ),
+        "{}",
+        err(&o)
+    );
+    std::fs::write(p.path("elsewhere.json"), elsewhere).expect("write");
+    let o = p.run(&moto.endpoint, &["apply", "elsewhere.json"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        err(&o).contains("made in AWS account 111122223333, but the credentials in use are for account 123456789012"),
+        "{}",
+        err(&o)
+    );
+    assert!(vpcs(&moto).await.is_empty());
 }
 
 #[test]

@@ -15,7 +15,7 @@ fn save(plan: &bandup_infra::plan::Plan, registry: &bandup_infra::provider::Regi
     let saved = SavedPlan::new(
         plan,
         &BTreeMap::new(),
-        None,
+        Default::default(),
         registry,
         "2026-11-30T00:00:00Z".into(),
     )
