@@ -177,6 +177,9 @@ pub async fn run(ctx: &Ctx, o: Options<'_>) -> Outcome {
         caller: &caller,
     };
     let result = run.locked().await;
+    if let (true, Err(e)) = (o.json, &result) {
+        ui::events::error(&format!("{e:#}"));
+    }
     if let Some(lock) = slot.lock().await.take() {
         if let Err(e) = lock.release().await {
             eprintln!("warning: {e}");

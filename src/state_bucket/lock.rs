@@ -105,6 +105,9 @@ pub struct Lock {
     bucket: StateBucket,
     key: String,
     etag: Arc<Mutex<String>>,
+    /// Tells the renewer to stop; it finishes a renewal in flight first, so the ETag
+    /// released against is the lock's latest.
+    stop: Arc<tokio::sync::Notify>,
     renewer: tokio::task::JoinHandle<()>,
 }
 
@@ -126,7 +129,6 @@ impl StateBucket {
         on_lost: Arc<dyn Fn(String) + Send + Sync>,
     ) -> Result<Lock, LockError> {
         let key = self.lock_key();
-        let started = now_ms();
         let mut info = LockInfo {
             id: random_id(),
             who: caller.arn.clone(),
@@ -136,12 +138,13 @@ impl StateBucket {
             stack: self.stack.clone(),
             env: self.env.clone(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
-            started: rfc3339(started),
+            started: String::new(),
             expires: String::new(),
         };
         let waiting_since = Instant::now();
         let mut said = None::<Instant>;
         loop {
+            info.started = rfc3339(now_ms());
             info.expires = rfc3339(now_ms() + ms(ttl()));
             match self.put(&key, &info, Cond::Absent).await {
                 Ok(etag) => return Ok(self.hold(info, key, etag, on_lost)),
@@ -158,6 +161,7 @@ impl StateBucket {
             };
             let now = now_ms();
             if held.expired(now) {
+                info.started = rfc3339(now);
                 info.expires = rfc3339(now + ms(ttl()));
                 match self.put(&key, &info, Cond::Is(etag)).await {
                     Ok(etag) => {
@@ -250,11 +254,13 @@ impl StateBucket {
         on_lost: Arc<dyn Fn(String) + Send + Sync>,
     ) -> Lock {
         let etag = Arc::new(Mutex::new(etag));
+        let stop = Arc::new(tokio::sync::Notify::new());
         let renewer = tokio::spawn(renew(
             self.clone(),
             key.clone(),
             info.clone(),
             etag.clone(),
+            stop.clone(),
             on_lost,
         ));
         Lock {
@@ -262,6 +268,7 @@ impl StateBucket {
             bucket: self.clone(),
             key,
             etag,
+            stop,
             renewer,
         }
     }
@@ -369,7 +376,8 @@ impl StateBucket {
 impl Lock {
     /// Stop renewing and remove the lock, unless it is no longer ours.
     pub async fn release(self) -> Result<(), String> {
-        self.renewer.abort();
+        self.stop.notify_one();
+        let _ = self.renewer.await;
         let etag = self.etag.lock().map(|e| e.clone()).unwrap_or_default();
         self.bucket
             .delete(&self.key, &etag)
@@ -412,10 +420,14 @@ async fn renew(
     key: String,
     mut info: LockInfo,
     etag: Arc<Mutex<String>>,
+    stop: Arc<tokio::sync::Notify>,
     on_lost: Arc<dyn Fn(String) + Send + Sync>,
 ) {
     loop {
-        tokio::time::sleep(ttl() / 3).await;
+        tokio::select! {
+            _ = tokio::time::sleep(ttl() / 3) => {}
+            _ = stop.notified() => return,
+        }
         info.expires = rfc3339(now_ms() + ms(ttl()));
         let current = etag.lock().map(|e| e.clone()).unwrap_or_default();
         match bucket.put(&key, &info, Cond::Is(current)).await {
