@@ -12,7 +12,7 @@ import types
 
 import moto.ec2.utils
 from moto.rds.exceptions import DBSubnetGroupNotFoundError
-from moto.ec2.models.nat_gateways import NatGatewayBackend
+from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
 
 _delete_nat_gateway = NatGatewayBackend.delete_nat_gateway
 
@@ -29,6 +29,21 @@ def delete_nat_gateway(self, nat_gateway_id):
 
 
 NatGatewayBackend.delete_nat_gateway = delete_nat_gateway
+
+_nat_gateway_init = NatGateway.__init__
+
+
+def nat_gateway_init(self, *args, **kwargs):
+    # AWS: a NAT gateway's network interface is the service's own: requester-managed,
+    # of type nat_gateway, described as such. moto makes a plain interface, which looks
+    # like one somebody made by hand in the VPC.
+    _nat_gateway_init(self, *args, **kwargs)
+    self._eni.requester_managed = True
+    self._eni.interface_type = "nat_gateway"
+    self._eni.description = f"Interface for NAT Gateway {self.id}"
+
+
+NatGateway.__init__ = nat_gateway_init
 
 
 def aws_fnmatch(value, pattern):

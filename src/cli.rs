@@ -102,6 +102,12 @@ pub enum Command {
     )]
     History(HistoryArgs),
 
+    /// Report where live AWS and the stack disagree: changed, missing, unmanaged (reads only)
+    #[command(
+        after_help = "Nothing is changed: only read permissions are needed (examples/auditor-policy.json).\nExit code: 0 no drift, 2 drift, 1 error.\n\nExamples:\n  bandup-infra drift --env prod\n  bandup-infra drift --env prod --format markdown > drift.md   # a pull-request comment\n  bandup-infra drift --env prod --format sarif --out drift.sarif\n  bandup-infra drift --env prod --format json | jq '.summary'"
+    )]
+    Drift(DriftArgs),
+
     /// Print the resource graph
     #[command(
         after_help = "Edges point from a resource to the resources that depend on it.\n\nExamples:\n  bandup-infra graph --env dev | dot -Tsvg > graph.svg\n  bandup-infra graph --env prod --format mermaid"
@@ -230,6 +236,28 @@ pub struct OutputArgs {
     /// Show the values of sensitive outputs too
     #[arg(long)]
     pub show_sensitive: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[arg(long, value_enum, default_value_t = DriftFormat::Text)]
+    pub format: DriftFormat,
+
+    /// Write the report to FILE instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DriftFormat {
+    /// For people
+    Text,
+    /// Versioned, documented in docs/drift.schema.json
+    Json,
+    /// A pull-request comment or audit ticket: summary table first, details collapsed
+    Markdown,
+    /// SARIF 2.1.0, one result per drifted resource, for code-scanning tools
+    Sarif,
 }
 
 #[derive(Debug, Args)]

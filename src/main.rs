@@ -89,6 +89,7 @@ fn main() -> ExitCode {
                 commands::apply::run(&ctx, o).await
             }
             Command::Show(a) => commands::show::run(a),
+            Command::Drift(a) => commands::drift::run(&ctx, a).await,
             Command::ForceUnlock(a) => commands::unlock::run(&ctx, a).await,
             Command::History(a) => commands::history::run(&ctx, a).await,
         }

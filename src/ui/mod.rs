@@ -2,6 +2,7 @@
 //! depends on `ui`; it depends on the engine's plain values and events.
 
 pub mod diagnostics;
+pub mod drift;
 pub mod events;
 pub mod outputs;
 pub mod plan;

@@ -622,7 +622,7 @@ async fn a_generated_value_appears_in_no_plan_apply_output_or_debug_log() {
     };
     run(&["plan"]);
     run(&["plan", "--json"]);
-    run(&["apply", "--auto-approve"]);
+    run(&["apply", "--auto-approve", "--lock=false"]);
     run(&["plan"]);
     run(&["plan", "--json"]);
     assert!(seen.contains("DEBUG"), "logs at debug were captured");

@@ -8,6 +8,7 @@ mod ci;
 mod cli;
 mod codebuild;
 mod converge;
+mod drift;
 mod ecs;
 mod edge;
 mod elb;

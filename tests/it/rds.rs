@@ -608,7 +608,7 @@ async fn rds_no_password_appears_in_plan_json_or_apply_output() {
     );
     let applied = run(
         p.root(),
-        &["apply", "--env", "dev", "--auto-approve"],
+        &["apply", "--env", "dev", "--auto-approve", "--lock=false"],
         &moto,
     );
     assert_eq!(

@@ -101,7 +101,7 @@ fn update(addr: &str, fields: &[&str]) -> BTreeMap<String, (Action, Vec<String>)
     )])
 }
 
-/// The buckets moto holds, by name.
+/// The buckets moto holds, by name, but the state buckets the harness bootstraps.
 async fn buckets(s3: &aws_sdk_s3::Client) -> Vec<String> {
     let mut names: Vec<String> = s3
         .list_buckets()
@@ -111,6 +111,7 @@ async fn buckets(s3: &aws_sdk_s3::Client) -> Vec<String> {
         .buckets()
         .iter()
         .filter_map(|b| b.name().map(str::to_string))
+        .filter(|n| !crate::support::moto::STATE_BUCKETS.contains(&n.as_str()))
         .collect();
     names.sort();
     names

@@ -7,6 +7,7 @@ pub mod nat_gateway;
 pub mod route_table;
 pub mod security_group;
 pub mod subnet;
+pub mod untagged;
 pub mod vpc;
 
 use super::retry::service_calls;

@@ -221,6 +221,11 @@ impl Proxy {
         self.lock().log.iter().filter(|(o, _)| o == op).count()
     }
 
+    /// Every operation that has arrived so far, in order.
+    pub fn ops(&self) -> Vec<String> {
+        self.lock().log.iter().map(|(op, _)| op.clone()).collect()
+    }
+
     /// The faults injected so far, as "CreateVpc: LoseAnswer".
     pub fn faults(&self) -> Vec<String> {
         self.lock()
