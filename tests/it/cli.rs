@@ -126,7 +126,14 @@ fn apply_without_a_terminal_refuses_unless_auto_approved() {
 
 #[test]
 fn every_command_has_help_with_an_example() {
-    for cmd in ["validate", "plan", "apply", "destroy", "graph"] {
+    use clap::CommandFactory;
+    let cli = bandup_infra::cli::Cli::command();
+    let commands: Vec<String> = cli
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    assert!(commands.len() >= 10, "{commands:?}");
+    for cmd in commands.iter().map(String::as_str) {
         let o = run(&[cmd, "--help"], &[]);
         assert_eq!(code(&o), 0);
         assert!(
