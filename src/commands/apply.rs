@@ -115,12 +115,7 @@ pub async fn run(ctx: &Ctx, o: Options<'_>) -> Outcome {
         slot.clone(),
     ));
     let (sdk, registry) = aws_registry(ctx, &stack).await?;
-    let bucket = stack.state_bucket.as_ref().map(|b| StateBucket {
-        s3: aws_sdk_s3::Client::new(&sdk),
-        bucket: b.clone(),
-        stack: stack.name.clone(),
-        env: stack.env.clone(),
-    });
+    let bucket = StateBucket::of(&stack, &sdk);
     let caller = match (&bucket, &saved) {
         (None, None) => Caller::default(),
         _ => Caller::identify(&sdk).await?,

@@ -12,20 +12,16 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Outcome {
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
-    let Some(bucket) = stack.state_bucket.clone() else {
+    if stack.state_bucket.is_none() {
         eprintln!(
             "error: the {env} environment has no state bucket, so it has no audit log. Add `state_bucket: NAME` to environments/{env}.yaml (`bandup-infra bootstrap` creates the bucket).",
             env = stack.env
         );
         return Ok(ExitCode::from(1));
-    };
+    }
     let (sdk, _) = super::aws_registry(ctx, &stack).await?;
-    let bucket = StateBucket {
-        s3: aws_sdk_s3::Client::new(&sdk),
-        bucket,
-        stack: stack.name.clone(),
-        env: stack.env.clone(),
-    };
+    let bucket = StateBucket::of(&stack, &sdk)
+        .ok_or_else(|| anyhow::anyhow!("the environment has no state bucket"))?;
     let records = bucket
         .history(usize::from(args.limit))
         .await

@@ -21,6 +21,18 @@ pub struct StateBucket {
     pub env: String,
 }
 
+impl StateBucket {
+    /// The state bucket `stack`'s environment names, if it names one.
+    pub fn of(stack: &crate::config::Stack, sdk: &aws_types::SdkConfig) -> Option<StateBucket> {
+        stack.state_bucket.as_ref().map(|bucket| StateBucket {
+            s3: aws_sdk_s3::Client::new(sdk),
+            bucket: bucket.clone(),
+            stack: stack.name.clone(),
+            env: stack.env.clone(),
+        })
+    }
+}
+
 /// Who runs this command: the caller's ARN (STS GetCallerIdentity) and the machine.
 #[derive(Clone, Debug, Default)]
 pub struct Caller {
