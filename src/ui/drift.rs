@@ -68,13 +68,28 @@ pub fn text(r: &Report) -> String {
             i.kind.word()
         );
         for f in &i.fields {
-            let _ = writeln!(
-                out,
-                "      {}: expected {}, actual {}",
-                f.field,
-                shown(&f.expected, f.sensitive),
-                shown(&f.actual, f.sensitive)
-            );
+            match set_delta(f) {
+                // Lists are compared as sets: say which items AWS has that the stack
+                // does not, and the other way round.
+                Some((extra, lacking)) => {
+                    let _ = writeln!(out, "      {}:", f.field);
+                    for v in extra {
+                        let _ = writeln!(out, "        + {v}   (in AWS, not in the stack)");
+                    }
+                    for v in lacking {
+                        let _ = writeln!(out, "        - {v}   (in the stack, not in AWS)");
+                    }
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "      {}: expected {}, actual {}",
+                        f.field,
+                        shown(&f.expected, f.sensitive),
+                        shown(&f.actual, f.sensitive)
+                    );
+                }
+            }
         }
         if let Some(at) = &i.declared_at {
             let _ = writeln!(out, "      declared at {}:{}:{}", at.file, at.line, at.col);
@@ -93,6 +108,17 @@ pub fn text(r: &Report) -> String {
         coverage(r)
     );
     out
+}
+
+/// For a list field: the items only AWS has, and those only the stack has.
+fn set_delta(f: &crate::drift::FieldDrift) -> Option<(Vec<&Value>, Vec<&Value>)> {
+    match (&f.actual, &f.expected) {
+        (Value::List(actual), Value::List(expected)) if !f.sensitive => Some((
+            actual.iter().filter(|v| !expected.contains(v)).collect(),
+            expected.iter().filter(|v| !actual.contains(v)).collect(),
+        )),
+        _ => None,
+    }
 }
 
 pub fn json(r: &Report) -> anyhow::Result<String> {
@@ -145,14 +171,37 @@ pub fn markdown(r: &Report) -> String {
             i.kind.word()
         );
         if !i.fields.is_empty() {
-            let _ = writeln!(out, "| field | expected | actual |\n|---|---|---|");
+            let _ = writeln!(
+                out,
+                "| field | expected (the stack) | actual (AWS) |\n|---|---|---|"
+            );
             for f in &i.fields {
+                let (expected, actual) = match set_delta(f) {
+                    Some((extra, lacking)) => (
+                        lacking
+                            .iter()
+                            .map(|v| cell(&format!("- {v}")))
+                            .collect::<Vec<_>>()
+                            .join("<br>"),
+                        extra
+                            .iter()
+                            .map(|v| cell(&format!("+ {v}")))
+                            .collect::<Vec<_>>()
+                            .join("<br>"),
+                    ),
+                    None => (
+                        cell(&shown(&f.expected, f.sensitive)),
+                        cell(&shown(&f.actual, f.sensitive)),
+                    ),
+                };
+                let or_dash = |s: String| if s.is_empty() { "—".to_string() } else { s };
+                let (expected, actual) = (or_dash(expected), or_dash(actual));
+                let _ = writeln!(out, "| {} | {expected} | {actual} |", cell(&f.field));
+            }
+            if i.fields.iter().any(|f| set_delta(f).is_some()) {
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} |",
-                    cell(&f.field),
-                    cell(&shown(&f.expected, f.sensitive)),
-                    cell(&shown(&f.actual, f.sensitive))
+                    "\nLists are compared as sets: only the items on one side are shown."
                 );
             }
             out.push('\n');
