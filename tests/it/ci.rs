@@ -4,8 +4,8 @@
 //! whose environment names the state bucket the harness bootstraps.
 
 use crate::support::moto::{sdk_at, Moto};
-use crate::support::project_root;
 use crate::support::proxy::{Fault, Proxy, Rule};
+use crate::support::{bandup, project_root};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
@@ -50,21 +50,7 @@ impl Minimal {
 
     /// The binary in this project, against `endpoint`, with the emulator's dummy keys.
     fn cmd(&self, endpoint: &str, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_bandup-infra"));
-        c.args(args)
-            .current_dir(self.root())
-            .env_remove("AWS_PROFILE")
-            .env_remove("BANDUP_ENV")
-            .env_remove("BANDUP_PROJECT")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_ENDPOINT_URL", endpoint)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
-        c
+        bandup(self.root(), endpoint, args)
     }
 
     fn run(&self, endpoint: &str, args: &[&str]) -> Output {

@@ -2,26 +2,13 @@
 //! made out of band with the SDK; every format, and only reads.
 
 use crate::support::moto::{sdk_at, Moto};
-use crate::support::project_root;
 use crate::support::proxy::{is_mutating, Proxy};
 use crate::support::Project;
-use std::process::{Command, Output, Stdio};
+use crate::support::{bandup, project_root};
+use std::process::Output;
 
 fn run(p: &Project, endpoint: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bandup-infra"))
-        .args(args)
-        .current_dir(p.root())
-        .env_remove("AWS_PROFILE")
-        .env_remove("BANDUP_ENV")
-        .env_remove("BANDUP_PROJECT")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
+    bandup(p.root(), endpoint, args)
         .output()
         .expect("run bandup-infra")
 }

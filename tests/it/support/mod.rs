@@ -82,3 +82,23 @@ impl Project {
         std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
     }
 }
+
+/// The binary in `dir`, sending every call to `endpoint` (the emulator, or a proxy in
+/// front of it) with dummy keys: nothing of the caller's AWS configuration is used.
+pub fn bandup(dir: &Path, endpoint: &str, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_bandup-infra"));
+    c.args(args)
+        .current_dir(dir)
+        .env_remove("AWS_PROFILE")
+        .env_remove("BANDUP_ENV")
+        .env_remove("BANDUP_PROJECT")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    c
+}
