@@ -11,5 +11,4 @@ pub mod graph;
 pub mod model;
 pub mod plan;
 pub mod provider;
-pub mod state_bucket;
 pub mod ui;

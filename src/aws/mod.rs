@@ -25,6 +25,7 @@ pub mod route53;
 pub mod s3;
 pub mod secretsmanager;
 pub mod sqs;
+pub mod state_bucket;
 pub mod tag_index;
 pub mod wafv2;
 pub mod wait;

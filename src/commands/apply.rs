@@ -5,12 +5,12 @@
 //! a second one stops at once.
 
 use super::{aws_registry, confirm, load, require_terminal, Ctx, Outcome};
+use crate::aws::state_bucket::audit::{self, Record, ResourceOutcome};
+use crate::aws::state_bucket::lock::Lock;
+use crate::aws::state_bucket::{now_ms, Caller, StateBucket};
 use crate::cli::LockArgs;
 use crate::plan::saved::{SavedPlan, SavedPlanError, Target};
 use crate::plan::{self, Mode, Plan};
-use crate::state_bucket::audit::{self, Record, ResourceOutcome};
-use crate::state_bucket::lock::Lock;
-use crate::state_bucket::{now_ms, Caller, StateBucket};
 use crate::ui;
 use std::path::Path;
 use std::process::ExitCode;
@@ -374,8 +374,8 @@ impl Run<'_> {
             who: self.caller.arn.clone(),
             host: self.caller.host.clone(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
-            started: crate::state_bucket::rfc3339(started),
-            finished: crate::state_bucket::rfc3339(finished),
+            started: crate::aws::state_bucket::rfc3339(started),
+            finished: crate::aws::state_bucket::rfc3339(finished),
             duration_ms: finished.saturating_sub(started),
             plan_digest: digest.into(),
             saved_plan: self.saved.is_some(),

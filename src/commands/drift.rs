@@ -16,7 +16,7 @@ pub async fn run(ctx: &Ctx, args: &DriftArgs) -> Outcome {
     let (sdk, registry) = aws_registry(ctx, &stack).await?;
     let reporter = ui::progress::reporter(ctx.style);
     let plan = plan::plan(&stack, &graph, &registry, Mode::Normal, reporter.as_ref()).await?;
-    let mut report = crate::drift::report(&stack, &plan, crate::state_bucket::audit::now());
+    let mut report = crate::drift::report(&stack, &plan, crate::aws::state_bucket::audit::now());
     // Inside the stack's own VPCs: what nobody tagged.
     let vpcs: Vec<String> = plan
         .resources

@@ -1,9 +1,9 @@
 //! `history`: the environment's audit log, newest first, as a table or JSON.
 
 use super::{emit, load, Ctx, Outcome};
+use crate::aws::state_bucket::audit::Record;
+use crate::aws::state_bucket::StateBucket;
 use crate::cli::HistoryArgs;
-use crate::state_bucket::audit::Record;
-use crate::state_bucket::StateBucket;
 use std::fmt::Write;
 use std::process::ExitCode;
 
@@ -73,7 +73,7 @@ pub fn render(stack: &str, env: &str, records: &[Result<Record, String>]) -> Str
                     r.command,
                     r.outcome,
                     counts,
-                    crate::state_bucket::human(r.duration_ms),
+                    crate::aws::state_bucket::human(r.duration_ms),
                     crate::plan::saved::short(&r.plan_digest),
                     r.who,
                     r.host,

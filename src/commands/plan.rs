@@ -34,7 +34,7 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Outcome {
             &stack.sources,
             target,
             &registry,
-            crate::state_bucket::audit::now(),
+            crate::aws::state_bucket::audit::now(),
         )?;
         write_atomically(out, &saved.to_json()?)
             .map_err(|e| anyhow::anyhow!("cannot write the plan to {}: {e}", out.display()))?;

@@ -2,8 +2,8 @@
 //! gone), after showing who held it and asking.
 
 use super::{confirm, load, Ctx, Outcome};
+use crate::aws::state_bucket::{now_ms, StateBucket};
 use crate::cli::ForceUnlockArgs;
-use crate::state_bucket::{now_ms, StateBucket};
 use std::process::ExitCode;
 
 pub async fn run(ctx: &Ctx, args: &ForceUnlockArgs) -> Outcome {

@@ -99,7 +99,7 @@ fn emit(mut line: Value) {
     if let Some(obj) = line.as_object_mut() {
         obj.insert(
             "time".into(),
-            Value::String(crate::state_bucket::audit::now()),
+            Value::String(crate::aws::state_bucket::audit::now()),
         );
     }
     let mut out = std::io::stdout().lock();
