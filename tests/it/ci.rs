@@ -5,7 +5,7 @@
 
 use crate::support::moto::{sdk_at, Moto};
 use crate::support::proxy::{Fault, Proxy, Rule};
-use crate::support::{bandup, project_root};
+use crate::support::{bandup, code, err, json_schema, out, project_root};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
@@ -66,27 +66,9 @@ impl Minimal {
     }
 }
 
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn schema(file: &str) -> jsonschema::Validator {
-    let text = std::fs::read_to_string(project_root().join("docs").join(file)).expect("schema");
-    let value: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
-    jsonschema::validator_for(&value).expect("a valid JSON Schema")
-}
-
 /// Every line of `stdout` is one JSON event of the documented shape.
 fn events(stdout: &str) -> Vec<serde_json::Value> {
-    let shape = schema("apply-events.schema.json");
+    let shape = json_schema("docs/apply-events.schema.json");
     stdout
         .lines()
         .map(|line| {
@@ -147,7 +129,7 @@ async fn a_saved_plan_applies_exactly_its_changes_and_history_records_each_apply
     );
     let text = std::fs::read_to_string(p.path("plan.json")).expect("plan.json");
     let saved: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-    let problems: Vec<String> = schema("saved-plan.schema.json")
+    let problems: Vec<String> = json_schema("docs/saved-plan.schema.json")
         .iter_errors(&saved)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();

@@ -4,31 +4,13 @@
 use crate::support::moto::{sdk_at, Moto};
 use crate::support::proxy::{is_mutating, Proxy};
 use crate::support::Project;
-use crate::support::{bandup, project_root};
+use crate::support::{bandup, code, err, json_schema, out, project_root};
 use std::process::Output;
 
 fn run(p: &Project, endpoint: &str, args: &[&str]) -> Output {
     bandup(p.root(), endpoint, args)
         .output()
         .expect("run bandup-infra")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn validator(path: &std::path::Path) -> jsonschema::Validator {
-    let text = std::fs::read_to_string(path).expect("schema");
-    let value: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
-    jsonschema::validator_for(&value).expect("a valid JSON Schema")
 }
 
 fn valid(schema: &jsonschema::Validator, doc: &serde_json::Value) {
@@ -195,10 +177,7 @@ async fn out_of_band_changes_appear_as_the_right_kind_in_every_format() {
     let json = run(&p, ep, &["drift", "--env", "dev", "--format", "json"]);
     assert_eq!(code(&json), 2);
     let report: serde_json::Value = serde_json::from_str(&out(&json)).expect("JSON");
-    valid(
-        &validator(&project_root().join("docs/drift.schema.json")),
-        &report,
-    );
+    valid(&json_schema("docs/drift.schema.json"), &report);
     let kind_of = |addr: &str| {
         report["items"]
             .as_array()
@@ -250,10 +229,7 @@ async fn out_of_band_changes_appear_as_the_right_kind_in_every_format() {
         &std::fs::read_to_string(p.root().join("drift.sarif")).expect("drift.sarif"),
     )
     .expect("JSON");
-    valid(
-        &validator(&project_root().join("tests/fixtures/sarif-schema-2.1.0.json")),
-        &doc,
-    );
+    valid(&json_schema("tests/fixtures/sarif-schema-2.1.0.json"), &doc);
     let results = doc["runs"][0]["results"]
         .as_array()
         .cloned()

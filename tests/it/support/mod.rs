@@ -102,3 +102,25 @@ pub fn bandup(dir: &Path, endpoint: &str, args: &[&str]) -> std::process::Comman
         .stdin(std::process::Stdio::null());
     c
 }
+
+/// A finished command's exit code (-1 when killed by a signal).
+pub fn code(o: &std::process::Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+/// What a finished command printed on stdout.
+pub fn out(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// What a finished command printed on stderr.
+pub fn err(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A validator for the JSON Schema at `path` (relative to the project).
+pub fn json_schema(path: &str) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(project_root().join(path)).expect("schema");
+    let value: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+    jsonschema::validator_for(&value).expect("a valid JSON Schema")
+}
