@@ -2,10 +2,12 @@
 
 Each correction makes moto do what AWS documents, so that the tool is tested against AWS's
 behaviour and never taught to work around the emulator. They are listed in
-docs/emulator-gaps.md. Arguments are moto_server's own (-H HOST -p PORT).
+docs/emulator-gaps.md. Arguments are moto_server's own (-H HOST -p PORT), or
+-H HOST --port-file FILE: listen on a port the system chooses and write it to FILE.
 """
 
 import fnmatch
+import os
 import sys
 import time
 import types
@@ -1585,7 +1587,41 @@ _Rgt._get_resources_generator = rgt_get_resources_generator
 # (end of Resource Groups Tagging API)
 
 
-if __name__ == "__main__":
-    from moto.server import main
+def serve_on_a_free_port(host, port_file):
+    # Bind port 0 and say which port the system gave, by writing it to port_file (via a
+    # rename, so a reader never sees half of it). Choosing a free port first and handing
+    # it to moto leaves a window in which two servers started together can pick the
+    # same one, and the second's client then talks to the first's server.
+    import signal
 
-    sys.exit(main())
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server(host, 0, app, threaded=True, request_handler=MotoRequestHandler)
+    # moto builds some URLs (SQS queue URLs among them) from MOTO_PORT.
+    os.environ["MOTO_PORT"] = str(server.port)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with open(port_file + ".tmp", "w") as f:
+        f.write(f"{server.port}\n")
+    os.replace(port_file + ".tmp", port_file)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    if "--port-file" in sys.argv:
+        import argparse
+
+        parser = argparse.ArgumentParser()
+        parser.add_argument("-H", "--host", default="127.0.0.1")
+        parser.add_argument("--port-file", required=True)
+        args = parser.parse_args()
+        serve_on_a_free_port(args.host, args.port_file)
+    else:
+        from moto.server import main
+
+        sys.exit(main())

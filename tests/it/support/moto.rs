@@ -5,7 +5,7 @@
 use super::project_root;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::Credentials;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -49,32 +49,43 @@ impl Moto {
     /// A server for an account nobody bootstrapped (see `bootstrap_account`).
     pub fn start_bare() -> Moto {
         let bin = ensure_installed();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port();
+        // The server binds a port the system chooses and writes it to this file: a port
+        // chosen here and handed over could be chosen by a test starting alongside, and
+        // both would then talk to one server.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port_file = dir.path().join("port");
         let child = Command::new(bin)
             .arg(project_root().join("scripts/moto_server.py"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-H", "127.0.0.1", "--port-file"])
+            .arg(&port_file)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
         // Owned from here on: dropped (killed) however this function ends, so a server
         // that never answers is not left running.
-        let moto = Moto {
+        let mut moto = Moto {
             child,
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: String::new(),
         };
         let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let port = loop {
+            if let Some(port) = std::fs::read_to_string(&port_file)
+                .ok()
+                .and_then(|p| p.trim().parse::<u16>().ok())
+            {
+                break port;
+            }
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                panic!("moto_server exited before listening: {status}");
+            }
             assert!(
                 started.elapsed() < Duration::from_secs(30),
-                "moto did not start on port {port}"
+                "moto did not start within 30 s"
             );
             std::thread::sleep(Duration::from_millis(50));
-        }
+        };
+        moto.endpoint = format!("http://127.0.0.1:{port}");
         moto
     }
 
