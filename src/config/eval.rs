@@ -25,6 +25,8 @@ pub(super) struct Eval<'a> {
     /// null rather than an error (outputs).
     pub(super) absent_is_null: bool,
     pub(super) errors: Vec<Diagnostic>,
+    /// Every parameter an evaluated value used.
+    pub(super) params_used: BTreeSet<String>,
 }
 
 impl Eval<'_> {
@@ -95,7 +97,10 @@ impl Eval<'_> {
     fn expr(&mut self, node: &Node, e: &Expr) -> Value {
         match e {
             Expr::Param(p) => match self.params.get(p) {
-                Some(v) => v.clone(),
+                Some(v) => {
+                    self.params_used.insert(p.clone());
+                    v.clone()
+                }
                 None if self.poisoned.contains(p) => Value::Null,
                 None => {
                     self.errors.push(unknown_param(node, p, self.params));

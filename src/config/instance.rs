@@ -11,13 +11,14 @@ use super::params::Params;
 use super::yaml::{Key, Node, NodeKind};
 use super::Resource;
 use crate::model::{Addr, Kind, Props, Schema, TimeoutOverrides, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What the properties of one instance came to.
 struct Properties {
     props: Props,
     field_pos: BTreeMap<String, Pos>,
     deps: Vec<Addr>,
+    params: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Loader<'_> {
@@ -98,6 +99,7 @@ impl Loader<'_> {
         let fields = self.fields(decl, overrides);
         let poisoned = self.poisoned.clone();
         let mut eval = Eval {
+            params_used: Default::default(),
             params,
             poisoned: &poisoned,
             each,
@@ -111,6 +113,7 @@ impl Loader<'_> {
             props,
             field_pos,
             mut deps,
+            params: params_used,
         } = self.properties(&addr, decl, schema, fields, &mut eval);
         self.depends_on(decl, decls, &mut deps);
         let protect = self.protect(decl, &mut eval);
@@ -127,6 +130,7 @@ impl Loader<'_> {
             timeouts,
             pos: decl.name.pos.clone(),
             field_pos,
+            params: params_used,
         })
     }
 
@@ -167,6 +171,7 @@ impl Loader<'_> {
         let mut meant: Vec<&str> = Vec::new();
         let mut props = Props::new();
         let mut field_pos = BTreeMap::new();
+        let mut params = BTreeMap::new();
         for (k, v) in fields {
             let Some(field) = schema.field(&k.name) else {
                 let d = unknown_field(k, decl, schema, &mut meant);
@@ -175,7 +180,11 @@ impl Loader<'_> {
                 }
                 continue;
             };
+            eval.params_used.clear();
             let value = eval.value(v);
+            if !eval.params_used.is_empty() {
+                params.insert(k.name.clone(), eval.params_used.clone());
+            }
             let mut value = conform(
                 &field.kind,
                 value,
@@ -220,6 +229,7 @@ impl Loader<'_> {
             props,
             field_pos,
             deps: std::mem::take(&mut eval.deps),
+            params,
         }
     }
 

@@ -4,7 +4,7 @@
 use super::diagnostic::{Diagnostic, Diagnostics, Pos};
 use super::yaml::Node;
 use super::{Stack, TypeInfo};
-use crate::model::Addr;
+use crate::model::{Addr, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
@@ -19,7 +19,19 @@ pub struct LoadOptions {
 /// Load and validate. The stack is returned even when there are problems, so callers can
 /// run later checks (cycles) and report everything together.
 pub fn load(opts: &LoadOptions, types: &dyn TypeInfo) -> (Stack, Diagnostics) {
+    load_overriding(opts, types, &BTreeMap::new())
+}
+
+/// Load as `load` does, with some parameters set to other values than the environment
+/// file gives them (`deploy`: the image tag or code path being rolled out). A name that
+/// is not a declared parameter is ignored: the caller checks it first.
+pub fn load_overriding(
+    opts: &LoadOptions,
+    types: &dyn TypeInfo,
+    overrides: &BTreeMap<String, Value>,
+) -> (Stack, Diagnostics) {
     let mut l = Loader::new(types);
+    l.overrides = overrides.clone();
     let mut stack = l.run(opts).unwrap_or_default();
     if !l.diags.has_errors() {
         for d in types.check(&stack) {
@@ -48,6 +60,8 @@ pub(super) struct Loader<'a> {
     pub(super) root: PathBuf,
     /// Packaged code paths as written, with the SHA-256 of their zip (`Stack::sources`).
     pub(super) packages: BTreeMap<String, String>,
+    /// Parameters set by the caller rather than the environment file.
+    pub(super) overrides: BTreeMap<String, Value>,
 }
 
 impl<'a> Loader<'a> {
@@ -60,6 +74,7 @@ impl<'a> Loader<'a> {
             origins: BTreeMap::new(),
             root: PathBuf::new(),
             packages: BTreeMap::new(),
+            overrides: BTreeMap::new(),
         }
     }
 
@@ -130,6 +145,7 @@ impl<'a> Loader<'a> {
             outputs,
             state_bucket: header.state_bucket,
             sources,
+            params,
         })
     }
 }

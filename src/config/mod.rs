@@ -5,6 +5,7 @@
 
 mod conform;
 pub mod diagnostic;
+pub mod edit;
 mod environment;
 mod eval;
 mod expr;
@@ -20,12 +21,12 @@ pub mod project;
 pub mod yaml;
 
 pub use diagnostic::{did_you_mean, Diagnostic, Diagnostics, Pos, Severity};
-pub use load::{load, LoadOptions};
+pub use load::{load, load_overriding, LoadOptions};
 pub use names::{check_env_name, ENV_NAME_RULE};
 pub use outputs::OutputDecl;
 
-use crate::model::{Addr, Props, Schema, TimeoutOverrides};
-use std::collections::BTreeMap;
+use crate::model::{Addr, Props, Schema, TimeoutOverrides, Value};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A loaded stack for one environment: every resource instance with its properties
 /// (parameters substituted, references kept as references, defaults filled in).
@@ -43,6 +44,8 @@ pub struct Stack {
     pub outputs: Vec<OutputDecl>,
     /// The environment's state bucket: where locks and the audit log live.
     pub state_bucket: Option<String>,
+    /// Every parameter's value in this environment (its own, else the default).
+    pub params: BTreeMap<String, Value>,
     /// What the stack was read from, relative to the project: the stack and environment
     /// files and every packaged code path, each with the SHA-256 of its bytes (of its zip,
     /// for a directory). A saved plan records them and refuses to apply after any change.
@@ -63,6 +66,9 @@ pub struct Resource {
     /// Where each property was written, for checks that look across resources; also
     /// each item and field written inside one (`ingress[0]`, `ingress[0].from_port`).
     pub field_pos: BTreeMap<String, Pos>,
+    /// The parameters each property's written value uses (`deploy` finds the parameter
+    /// that holds an image's tag or a worker's code this way).
+    pub params: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Stack {

@@ -119,6 +119,7 @@ impl Loader<'_> {
         };
         let poisoned = self.poisoned.clone();
         let mut eval = Eval {
+            params_used: Default::default(),
             params,
             poisoned: &poisoned,
             each: None,

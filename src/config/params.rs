@@ -43,6 +43,11 @@ impl Loader<'_> {
                 out.insert(name, value);
             }
         }
+        for (name, value) in &self.overrides {
+            if out.contains_key(name) {
+                out.insert(name.clone(), value.clone());
+            }
+        }
         out
     }
 
