@@ -108,6 +108,12 @@ pub enum Command {
     )]
     Drift(DriftArgs),
 
+    /// Create a new environment: its file, state bucket and CI role
+    #[command(
+        after_help = "Writes environments/<ENV>.yaml from --from's file (the new region's zones, a VPC range\nthat overlaps no other environment's, the account guard, the state bucket) and checks it,\nthen creates the state bucket <stack>-state-<env>-<account> (private, encrypted,\nversioned), the CI role <stack>-ci-<env> of examples/ci/ with its two policies and, if\nthe region has none, API Gateway's CloudWatch Logs role. Running it again changes\nnothing and says so. An existing environment file with other settings, or credentials\nfor another account than --account-id, are refused before anything is written.\nSee docs/bootstrap.md.\n\nExamples:\n  bandup-infra bootstrap --env staging --region eu-west-1 --from dev\n  bandup-infra bootstrap --env staging --region eu-west-1 --from dev --vpc-cidr 10.30.0.0/16\n  bandup-infra bootstrap --env prod-us --region us-east-1 --from prod --account-id 123456789012"
+    )]
+    Bootstrap(BootstrapArgs),
+
     /// Print the resource graph
     #[command(
         after_help = "Edges point from a resource to the resources that depend on it.\n\nExamples:\n  bandup-infra graph --env dev | dot -Tsvg > graph.svg\n  bandup-infra graph --env prod --format mermaid"
@@ -186,6 +192,27 @@ pub struct LockArgs {
     /// How long to wait for another command's lock: 30s, 10m, 1h [default: 0, fail at once]
     #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "0s")]
     pub lock_timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// Copy parameters, tags and the stack from this environment's file
+    #[arg(long, value_name = "ENV", value_parser = env_name)]
+    pub from: Option<String>,
+
+    /// The AWS account the environment lives in: the credentials must be for it, and the
+    /// environment file pins it [default: the credentials' account]
+    #[arg(long, value_name = "ID", value_parser = account_id)]
+    pub account_id: Option<String>,
+
+    /// The new environment's VPC range, instead of --from's moved to the first free range of
+    /// 10.0.0.0/8; it must overlap no other environment's and be as large as --from's
+    #[arg(long, value_name = "CIDR", requires = "from", value_parser = vpc_cidr)]
+    pub vpc_cidr: Option<ipnet::Ipv4Net>,
+
+    /// The state bucket's name [default: <stack>-state-<env>-<account>]
+    #[arg(long, value_name = "NAME")]
+    pub state_bucket: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -291,4 +318,20 @@ fn duration(s: &str) -> Result<std::time::Duration, String> {
 /// `--env` and `BANDUP_ENV`: refused before anything is read when not a simple name.
 fn env_name(s: &str) -> Result<String, String> {
     crate::config::check_env_name(s).map(|()| s.to_string())
+}
+
+/// `--account-id`: twelve digits.
+fn account_id(s: &str) -> Result<String, String> {
+    if s.len() == 12 && s.chars().all(|c| c.is_ascii_digit()) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "`{s}` is not an AWS account id: twelve digits, such as 123456789012"
+        ))
+    }
+}
+
+/// `--vpc-cidr`: an IPv4 network AWS accepts as a VPC's range.
+fn vpc_cidr(s: &str) -> Result<ipnet::Ipv4Net, String> {
+    crate::config::new_env::parse_vpc_cidr(s)
 }

@@ -92,6 +92,7 @@ fn main() -> ExitCode {
             Command::Drift(a) => commands::drift::run(&ctx, a).await,
             Command::ForceUnlock(a) => commands::unlock::run(&ctx, a).await,
             Command::History(a) => commands::history::run(&ctx, a).await,
+            Command::Bootstrap(a) => commands::bootstrap::run(&ctx, a).await,
         }
     });
     match outcome {

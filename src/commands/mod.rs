@@ -2,6 +2,7 @@
 //! loading the stack (diagnostics rendered once), building the AWS registry, confirmation.
 
 pub mod apply;
+pub mod bootstrap;
 pub mod drift;
 pub mod graph;
 pub mod history;

@@ -14,6 +14,7 @@ mod for_each;
 mod instance;
 mod load;
 pub mod names;
+pub mod new_env;
 mod outputs;
 pub mod package;
 mod params;

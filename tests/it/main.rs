@@ -3,6 +3,7 @@
 //! and the CLI as a user runs it.
 
 mod apigateway;
+mod bootstrap;
 mod cache;
 mod ci;
 mod cli;

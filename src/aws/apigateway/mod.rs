@@ -1,8 +1,10 @@
 //! API Gateway: the REST API in front of the AI services (its resources, methods and
 //! Lambda proxy integrations), its deployments and stage; what the types share: API
 //! Gateway's error codes, the owned APIs (`GetRestApis`, tags in the listing), ARNs,
-//! patch operations and retagging by ARN.
+//! patch operations and retagging by ARN. `account.rs` sets the account's CloudWatch Logs
+//! role for `bootstrap`.
 
+pub mod account;
 pub mod rest_api;
 pub mod stage;
 

@@ -1,6 +1,8 @@
 //! IAM: roles with inline policies, scoped to the stack by path and tags (IAM is global),
 //! and what IAM types share: error codes, tags, the path `/<stack>/<env>/` and names.
+//! `ci_role.rs` is the CI role `bootstrap` makes, outside any stack.
 
+pub mod ci_role;
 pub mod reach;
 pub mod role;
 

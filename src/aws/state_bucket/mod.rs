@@ -1,6 +1,7 @@
 //! The environment's state bucket (`state_bucket:` in the environment file): not a state
 //! file — live AWS stays the truth — but where the environment lock (`lock.rs`) and the
-//! audit log (`audit.rs`) live, both written with S3 conditional writes.
+//! audit log (`audit.rs`) live, both written with S3 conditional writes. `bootstrap.rs`
+//! creates it.
 //!
 //! Keys, per stack and environment:
 //! - `locks/<stack>/<env>.json`: the lock, while a command holds it;
@@ -8,6 +9,7 @@
 //!   named so that S3's listing order is newest first.
 
 pub mod audit;
+pub mod bootstrap;
 pub mod lock;
 
 use std::time::{SystemTime, UNIX_EPOCH};
