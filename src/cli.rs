@@ -114,6 +114,12 @@ pub enum Command {
     )]
     Bootstrap(BootstrapArgs),
 
+    /// Roll out a new image of a service, or new code of a worker
+    #[command(
+        after_help = "The tag or code path is written back to the environment file's parameter, so the\nnext apply plans no rollback; commit that change. The environment lock is held\nthroughout. A service waits (bounded) until its deployment is steady; if it fails,\nits events are shown and the previous revision is restored.\n\nExamples:\n  bandup-infra deploy --env dev frontend --image 2026.12.01-1\n  bandup-infra deploy --env prod backend --image 2026.12.01-1 --auto-approve --no-wait\n  bandup-infra deploy --env dev writing --code build/worker"
+    )]
+    Deploy(DeployArgs),
+
     /// Print the resource graph
     #[command(
         after_help = "Edges point from a resource to the resources that depend on it.\n\nExamples:\n  bandup-infra graph --env dev | dot -Tsvg > graph.svg\n  bandup-infra graph --env prod --format mermaid"
@@ -213,6 +219,33 @@ pub struct BootstrapArgs {
     /// The state bucket's name [default: <stack>-state-<env>-<account>]
     #[arg(long, value_name = "NAME")]
     pub state_bucket: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["image", "code"])))]
+pub struct DeployArgs {
+    /// The service (an aws_ecs_service) or worker (an aws_lambda_function, or its for_each
+    /// key) to deploy
+    pub name: String,
+
+    /// The image tag to run, already pushed to the service's repository
+    #[arg(long, value_name = "TAG")]
+    pub image: Option<String>,
+
+    /// The worker's code: a directory (packaged as a zip) or a .zip file
+    #[arg(long, value_name = "PATH")]
+    pub code: Option<PathBuf>,
+
+    /// Do not wait for the service's deployment to be steady
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args)]

@@ -75,6 +75,7 @@ fn main() -> ExitCode {
                     json: a.json,
                     lock: &a.lock,
                     mode: Mode::Normal,
+                    deploy: None,
                 };
                 commands::apply::run(&ctx, o).await
             }
@@ -85,6 +86,7 @@ fn main() -> ExitCode {
                     json: a.json,
                     lock: &a.lock,
                     mode: Mode::Destroy { force: a.force },
+                    deploy: None,
                 };
                 commands::apply::run(&ctx, o).await
             }
@@ -93,6 +95,7 @@ fn main() -> ExitCode {
             Command::ForceUnlock(a) => commands::unlock::run(&ctx, a).await,
             Command::History(a) => commands::history::run(&ctx, a).await,
             Command::Bootstrap(a) => commands::bootstrap::run(&ctx, a).await,
+            Command::Deploy(a) => commands::deploy::run(&ctx, a).await,
         }
     });
     match outcome {

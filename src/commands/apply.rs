@@ -4,6 +4,7 @@
 //! runners send on cancel) lets the operations in flight finish and starts nothing new;
 //! a second one stops at once.
 
+use super::deploy::Deploy;
 use super::{aws_registry, confirm, load, require_terminal, Ctx, Outcome};
 use crate::aws::state_bucket::audit::{self, Record, ResourceOutcome};
 use crate::aws::state_bucket::lock::Lock;
@@ -26,6 +27,8 @@ pub struct Options<'a> {
     pub json: bool,
     pub lock: &'a LockArgs,
     pub mode: Mode,
+    /// A deploy: its stack (a parameter set to what is rolled out) and what it may change.
+    pub deploy: Option<&'a Deploy>,
 }
 
 /// The lock, where the signal handler can release it before stopping the process.
@@ -45,7 +48,11 @@ pub async fn run(ctx: &Ctx, o: Options<'_>) -> Outcome {
         _ => o.mode,
     };
     let destroy = matches!(mode, Mode::Destroy { .. });
-    let what = if destroy { "destroy" } else { "apply" };
+    let what = match (&o.deploy, destroy) {
+        (Some(_), _) => "deploy",
+        (None, true) => "destroy",
+        (None, false) => "apply",
+    };
     if let (Some(s), Some(env)) = (&saved, &ctx.global.env) {
         if env != &s.env {
             let e = SavedPlanError::OtherEnv {
@@ -76,9 +83,12 @@ pub async fn run(ctx: &Ctx, o: Options<'_>) -> Outcome {
         }
         None => ctx,
     };
-    let (stack, graph) = match load(ctx, &crate::aws::offline_registry()) {
-        Ok(x) => x,
-        Err(code) => return Ok(code),
+    let (stack, graph) = match o.deploy {
+        Some(d) => (d.stack.clone(), d.graph.clone()),
+        None => match load(ctx, &crate::aws::offline_registry()) {
+            Ok(x) => x,
+            Err(code) => return Ok(code),
+        },
     };
     if let Some(s) = &saved {
         if s.stack != stack.name {
@@ -170,6 +180,9 @@ pub async fn run(ctx: &Ctx, o: Options<'_>) -> Outcome {
         applying: &applying,
         bucket: bucket.as_ref(),
         caller: &caller,
+        what,
+        deploy: o.deploy,
+        sdk: &sdk,
     };
     let result = run.locked().await;
     if let (true, Err(e)) = (o.json, &result) {
@@ -199,6 +212,10 @@ struct Run<'a> {
     applying: &'a AtomicBool,
     bucket: Option<&'a StateBucket>,
     caller: &'a Caller,
+    /// "apply", "destroy" or "deploy": the lock's and the audit record's command.
+    what: &'static str,
+    deploy: Option<&'a Deploy>,
+    sdk: &'a aws_types::SdkConfig,
 }
 
 impl Run<'_> {
@@ -225,6 +242,22 @@ impl Run<'_> {
                     return refuse(self.json, &SavedPlanError::Stale { changes }.to_string());
                 }
                 (s.applicable(&fresh, self.stack), s.digest.clone())
+            }
+            None if self.deploy.is_some() => {
+                let keep = self.deploy.map(|d| &d.keep).cloned().unwrap_or_default();
+                match plan::restrict(fresh, &keep) {
+                    Ok((p, _, left_out)) => {
+                        if !left_out.is_empty() && !self.json {
+                            eprintln!(
+                                "note: {} other resource(s) have pending changes that this deploy leaves alone ({}); `plan` shows them.",
+                                left_out.len(),
+                                left_out.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+                            );
+                        }
+                        (p, String::new())
+                    }
+                    Err(e) => return refuse(self.json, &e),
+                }
             }
             None => {
                 let target = Target {
@@ -266,7 +299,9 @@ impl Run<'_> {
             return Ok(ExitCode::SUCCESS);
         }
         if self.saved.is_none() && !self.auto_approve {
-            let q = if destroy {
+            let q = if self.deploy.is_some() {
+                format!("Do you want to deploy this to {}?", self.stack.env)
+            } else if destroy {
                 format!(
                     "Do you really want to destroy every resource of stack {} in {}?",
                     self.stack.name, self.stack.env
@@ -278,7 +313,7 @@ impl Run<'_> {
                 )
             };
             if !confirm(&q)? {
-                println!("\n{} cancelled.", if destroy { "Destroy" } else { "Apply" });
+                println!("\nCancelled: nothing was changed.");
                 return Ok(ExitCode::from(1));
             }
         }
@@ -293,27 +328,46 @@ impl Run<'_> {
             return Ok(ExitCode::from(130));
         }
         let parallelism = usize::from(self.ctx.global.parallelism);
-        let report =
-            crate::apply::apply_until(&plan, self.registry, parallelism, reporter, self.interrupt)
-                .await;
-        let outcome = if report.failed() > 0 {
+        let report = crate::apply::apply_until(
+            &plan,
+            self.registry,
+            parallelism,
+            reporter.clone(),
+            self.interrupt,
+        )
+        .await;
+        let mut outcome = if report.failed() > 0 {
             "failed"
         } else if report.interrupted() > 0 {
             "interrupted"
         } else {
             "succeeded"
         };
-        self.record(&plan, &digest, started, outcome, Some(&report))
-            .await;
         if self.json {
             ui::events::summary(outcome, Some(&report));
         } else {
-            print!("\n{}", ui::plan::render_report(&report, destroy));
+            let word = match self.what {
+                "deploy" => "Deploy",
+                "destroy" => "Destroy",
+                _ => "Apply",
+            };
+            print!("\n{}", ui::plan::render_report(&report, word));
         }
+        if let (Some(d), "failed") = (self.deploy, outcome) {
+            outcome = match self.roll_back(d, &plan, reporter.clone()).await {
+                Ok(()) => "failed, rolled back",
+                Err(e) => {
+                    eprintln!("error: the rollback failed too: {e:#}");
+                    "failed, rollback failed"
+                }
+            };
+        }
+        self.record(&plan, &digest, started, outcome, Some(&report))
+            .await;
         if outcome != "succeeded" {
             return Ok(ExitCode::from(1));
         }
-        if !destroy && !self.json {
+        if !destroy && !self.json && self.deploy.is_none() {
             print_outputs(
                 self.stack,
                 self.graph,
@@ -324,6 +378,75 @@ impl Run<'_> {
             .await;
         }
         Ok(ExitCode::SUCCESS)
+    }
+
+    /// After a failed deploy, under the same lock: a service goes back to the revision
+    /// it ran before (unless its circuit breaker already took it there) and the
+    /// revisions the deploy registered are removed; anything else (a worker's code) is
+    /// put back as the environment file says.
+    async fn roll_back(
+        &self,
+        d: &Deploy,
+        deployed: &Plan,
+        reporter: Arc<dyn crate::model::Reporter>,
+    ) -> anyhow::Result<()> {
+        let services: Vec<(String, String, String)> = deployed
+            .resources
+            .iter()
+            .filter(|r| r.type_name == "aws_ecs_service" && r.action == plan::Action::Update)
+            .filter(|r| r.changes.iter().any(|c| c.field == "task_definition"))
+            .filter_map(|r| {
+                let l = r.live.as_ref()?;
+                let get = |k: &str| l.props.get(k).and_then(crate::model::Value::as_str);
+                Some((
+                    get("cluster")?.to_string(),
+                    l.id.clone(),
+                    get("task_definition")?.to_string(),
+                ))
+            })
+            .collect();
+        if !services.is_empty() {
+            println!("\nRolling back to the revisions that ran before:");
+            let ecs = aws_sdk_ecs::Client::new(self.sdk);
+            let say = |m: String| println!("  {m}");
+            let wait = !d.stack.resources.iter().any(|r| {
+                r.props.get("wait_for_steady_state") == Some(&crate::model::Value::Bool(false))
+            });
+            for (cluster, service, previous) in &services {
+                crate::aws::ecs::rollback::restore(&ecs, cluster, service, previous, wait, &say)
+                    .await?;
+            }
+            return Ok(());
+        }
+        println!(
+            "\nRolling back to what environments/{}.yaml says:",
+            self.stack.env
+        );
+        let fresh = plan::plan(
+            &d.baseline,
+            &d.baseline_graph,
+            self.registry,
+            Mode::Normal,
+            reporter.as_ref(),
+        )
+        .await?;
+        let (back, _, _) = plan::restrict(fresh, &d.keep).map_err(anyhow::Error::msg)?;
+        print!("{}", ui::plan::render(&back));
+        if !back.summary.has_changes() {
+            return Ok(());
+        }
+        let parallelism = usize::from(self.ctx.global.parallelism);
+        let report =
+            crate::apply::apply_until(&back, self.registry, parallelism, reporter, self.interrupt)
+                .await;
+        print!("\n{}", ui::plan::render_report(&report, "Rollback"));
+        if report.failed() + report.interrupted() > 0 {
+            anyhow::bail!(
+                "{} operation(s) of the rollback did not complete",
+                report.failed() + report.interrupted()
+            );
+        }
+        Ok(())
     }
 
     /// Append the audit record, when the environment has a state bucket. A record that
@@ -368,7 +491,7 @@ impl Run<'_> {
             .unwrap_or_default();
         let record = Record {
             record_version: audit::RECORD_VERSION,
-            command: if plan.destroy { "destroy" } else { "apply" }.into(),
+            command: self.what.into(),
             stack: self.stack.name.clone(),
             env: self.stack.env.clone(),
             who: self.caller.arn.clone(),

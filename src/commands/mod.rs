@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod bootstrap;
+pub mod deploy;
 pub mod drift;
 pub mod graph;
 pub mod history;

@@ -464,16 +464,7 @@ pub async fn plan(
             advice: None,
         });
     }
-    let mut summary = Summary::default();
-    for r in &resources {
-        match r.action {
-            Action::NoOp => summary.unchanged += 1,
-            Action::Create => summary.add += 1,
-            Action::Update => summary.change += 1,
-            Action::Replace => summary.replace += 1,
-            Action::Delete => summary.destroy += 1,
-        }
-    }
+    let summary = summarize(&resources);
     Ok(Plan {
         format_version: FORMAT_VERSION,
         scope,
@@ -485,6 +476,95 @@ pub async fn plan(
         reads,
         elapsed_ms: duration_ms(started.elapsed()),
     })
+}
+
+fn summarize(resources: &[PlannedResource]) -> Summary {
+    let mut summary = Summary::default();
+    for r in resources {
+        match r.action {
+            Action::NoOp => summary.unchanged += 1,
+            Action::Create => summary.add += 1,
+            Action::Update => summary.change += 1,
+            Action::Replace => summary.replace += 1,
+            Action::Delete => summary.destroy += 1,
+        }
+    }
+    summary
+}
+
+/// The plan narrowed to a deploy's resources: `changed` (what the deployed parameter
+/// reaches) and, in dependency order, each resource whose only changes wait on them
+/// (a service whose task definition's `arn` is renewed). Everything else is left as it
+/// is: its changes dropped, its creates and deletes left out. Returns the plan, the
+/// resources it may change, and the addresses whose changes were left out; or an error
+/// naming a resource that must move with the deploy but has other pending changes
+/// too, or that needs one not created yet.
+pub fn restrict(
+    mut plan: Plan,
+    changed: &BTreeSet<Addr>,
+) -> Result<(Plan, BTreeSet<Addr>, Vec<Addr>), String> {
+    let mut keep = changed.clone();
+    for r in &plan.resources {
+        if keep.contains(&r.addr) || !matches!(r.action, Action::Update | Action::Replace) {
+            continue;
+        }
+        if !r.deps.iter().any(|d| keep.contains(d)) {
+            continue;
+        }
+        let (waiting, other): (Vec<&Change>, Vec<&Change>) =
+            r.changes.iter().partition(|c| c.after.has_unknown());
+        if waiting.is_empty() {
+            continue;
+        }
+        if !other.is_empty() {
+            let fields: Vec<&str> = other.iter().map(|c| c.field.as_str()).collect();
+            return Err(format!(
+                "`{}` must change with this deploy, but has other pending changes too ({}): apply them first",
+                r.addr,
+                fields.join(", ")
+            ));
+        }
+        keep.insert(r.addr.clone());
+    }
+    let not_yet: BTreeSet<&Addr> = plan
+        .resources
+        .iter()
+        .filter(|r| r.action == Action::Create && !keep.contains(&r.addr))
+        .map(|r| &r.addr)
+        .collect();
+    for r in plan.resources.iter().filter(|r| keep.contains(&r.addr)) {
+        if let Some(d) = r.deps.iter().find(|d| not_yet.contains(d)) {
+            return Err(format!(
+                "`{}` needs `{d}`, which is not created yet: run apply first",
+                r.addr
+            ));
+        }
+    }
+    let mut left_out = Vec::new();
+    plan.resources.retain_mut(|r| {
+        if keep.contains(&r.addr) {
+            return true;
+        }
+        // What the operator should know about the rest is for `plan` to say.
+        r.advice = None;
+        if r.action == Action::NoOp {
+            return true;
+        }
+        left_out.push(r.addr.clone());
+        match (&r.desired, &r.live, r.action) {
+            // Declared and live: left as it is.
+            (Some(_), Some(_), Action::Update | Action::Replace) => {
+                r.action = Action::NoOp;
+                r.changes.clear();
+                r.create_first = false;
+                true
+            }
+            _ => false,
+        }
+    });
+    left_out.dedup();
+    plan.summary = summarize(&plan.resources);
+    Ok((plan, keep, left_out))
 }
 
 /// How much each live resource is in use, to choose among copies of one address.

@@ -158,7 +158,8 @@ pub fn render(plan: &Plan) -> String {
     out
 }
 
-pub fn render_report(report: &Report, destroy: bool) -> String {
+/// What happened, under `word` ("Apply", "Destroy", "Deploy", "Rollback").
+pub fn render_report(report: &Report, word: &str) -> String {
     let mut out = String::new();
     for o in &report.outcomes {
         match &o.status {
@@ -178,7 +179,6 @@ pub fn render_report(report: &Report, destroy: bool) -> String {
     }
     let (failed, skipped) = (report.failed(), report.skipped());
     let interrupted = report.interrupted();
-    let word = if destroy { "Destroy" } else { "Apply" };
     if failed > 0 {
         let _ = writeln!(out, "{word} failed: {failed} failed, {skipped} skipped.");
     } else if interrupted > 0 {

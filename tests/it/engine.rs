@@ -4,7 +4,7 @@ use crate::support::fake::{converge, plan_of, Fake, CHAIN};
 use crate::support::{load, Project};
 use bandup_infra::apply::{apply, Status};
 use bandup_infra::model::{Quiet, Value};
-use bandup_infra::plan::{plan, Action, Mode, Plan};
+use bandup_infra::plan::{plan, restrict, Action, Mode, Plan};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -663,4 +663,76 @@ async fn a_replacement_inside_one_replaced_delete_first_is_replaced_delete_first
     assert_eq!(report.failed(), 0, "{:?}", report.outcomes);
     let again = plan_of(&p, &registry, Mode::Normal).await;
     assert!(!again.summary.has_changes(), "{:?}", again.resources);
+}
+
+#[tokio::test]
+async fn a_deploys_plan_changes_only_what_it_reaches_and_what_waits_on_that() {
+    let fake = Fake::new();
+    fake.renew_endpoints();
+    let p = Project::with_stack(
+        "stack: t\nresources:\n  a: { type: fake_thing }\n  b: { type: fake_thing, properties: { parent: \"${a.endpoint}\" } }\n  c: { type: fake_thing }\n",
+    );
+    let registry = fake.registry();
+    converge(&p, &registry).await;
+    // a is what the deploy rolls out; c has a change pending from elsewhere.
+    p.edit(
+        "stacks/bandup.yaml",
+        "a: { type: fake_thing }",
+        "a: { type: fake_thing, properties: { size: 2 } }",
+    );
+    p.edit(
+        "stacks/bandup.yaml",
+        "c: { type: fake_thing }",
+        "c: { type: fake_thing, properties: { size: 3 } }",
+    );
+    let pl = plan_of(&p, &registry, Mode::Normal).await;
+    let a = [bandup_infra::model::Addr::new("a", None)].into();
+    let (deploy, keep, left_out) = restrict(pl, &a).expect("restricted");
+    let kept: Vec<&str> = keep.iter().map(|k| k.as_str()).collect();
+    assert_eq!(kept, ["a", "b"], "b waits on a's renewed endpoint");
+    assert_eq!(action(&deploy, "c"), Action::NoOp);
+    assert_eq!(
+        left_out.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        ["c"]
+    );
+    let report = apply(&deploy, &registry, 10, Arc::new(Quiet)).await;
+    assert_eq!(report.failed(), 0);
+    let after = plan_of(&p, &registry, Mode::Normal).await;
+    assert_eq!(
+        (
+            action(&after, "a"),
+            action(&after, "b"),
+            action(&after, "c")
+        ),
+        (Action::NoOp, Action::NoOp, Action::Update),
+        "c's change is still pending"
+    );
+}
+
+#[tokio::test]
+async fn a_resource_that_must_follow_a_deploy_but_has_other_changes_is_refused() {
+    let fake = Fake::new();
+    fake.renew_endpoints();
+    let p = Project::with_stack(
+        "stack: t\nresources:\n  a: { type: fake_thing }\n  b: { type: fake_thing, properties: { parent: \"${a.endpoint}\" } }\n",
+    );
+    let registry = fake.registry();
+    converge(&p, &registry).await;
+    p.edit(
+        "stacks/bandup.yaml",
+        "a: { type: fake_thing }",
+        "a: { type: fake_thing, properties: { size: 2 } }",
+    );
+    p.edit(
+        "stacks/bandup.yaml",
+        "parent: \"${a.endpoint}\"",
+        "parent: \"${a.endpoint}\", size: 5",
+    );
+    let pl = plan_of(&p, &registry, Mode::Normal).await;
+    let a = [bandup_infra::model::Addr::new("a", None)].into();
+    let refused = restrict(pl, &a).expect_err("refused");
+    assert!(
+        refused.contains("`b` must change with this deploy") && refused.contains("(size)"),
+        "{refused}"
+    );
 }

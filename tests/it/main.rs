@@ -9,6 +9,7 @@ mod ci;
 mod cli;
 mod codebuild;
 mod converge;
+mod deploy;
 mod drift;
 mod ecs;
 mod edge;

@@ -1,6 +1,7 @@
 //! ECR: container image repositories, and what they share: error codes, tags (read per
 //! repository: ECR lists no tags) and retagging by ARN.
 
+pub mod images;
 pub mod repository;
 
 use super::creation_tags;

@@ -4,6 +4,7 @@
 //! `include=TAGS`) and retagging by ARN.
 
 pub mod cluster;
+pub mod rollback;
 pub mod service;
 pub mod task_definition;
 

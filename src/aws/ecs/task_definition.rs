@@ -324,7 +324,7 @@ pub fn family_of(arn: &str) -> &str {
     last.rsplit_once(':').map(|(f, _)| f).unwrap_or(last)
 }
 
-fn revision_of(arn: &str) -> i64 {
+pub fn revision_of(arn: &str) -> i64 {
     arn.rsplit_once(':')
         .and_then(|(_, r)| r.parse().ok())
         .unwrap_or_default()

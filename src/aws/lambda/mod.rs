@@ -7,6 +7,7 @@
 pub mod event_source_mapping;
 pub mod function;
 pub mod permission;
+pub mod version;
 
 use super::creation_tags;
 use super::retry::service_calls;
