@@ -243,23 +243,25 @@ impl Run<'_> {
                 }
                 (s.applicable(&fresh, self.stack), s.digest.clone())
             }
-            None if self.deploy.is_some() => {
-                let keep = self.deploy.map(|d| &d.keep).cloned().unwrap_or_default();
-                match plan::restrict(fresh, &keep) {
-                    Ok((p, _, left_out)) => {
-                        if !left_out.is_empty() && !self.json {
-                            eprintln!(
-                                "note: {} other resource(s) have pending changes that this deploy leaves alone ({}); `plan` shows them.",
-                                left_out.len(),
-                                left_out.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
-                            );
-                        }
-                        (p, String::new())
-                    }
-                    Err(e) => return refuse(self.json, &e),
-                }
-            }
             None => {
+                let fresh = match self.deploy {
+                    Some(d) => match plan::restrict(fresh, &d.keep) {
+                        Ok((p, _, left_out)) => {
+                            if !left_out.is_empty() && !self.json {
+                                let names: Vec<String> =
+                                    left_out.iter().map(|a| a.to_string()).collect();
+                                eprintln!(
+                                    "note: {} other resource(s) have pending changes that this deploy leaves alone ({}); `plan` shows them.",
+                                    names.len(),
+                                    names.join(", ")
+                                );
+                            }
+                            p
+                        }
+                        Err(e) => return refuse(self.json, &e),
+                    },
+                    None => fresh,
+                };
                 let target = Target {
                     region: None,
                     account_id: Some(self.caller.account.clone()),

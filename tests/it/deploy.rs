@@ -255,6 +255,12 @@ async fn a_deploy_rolls_out_an_image_and_code_and_the_next_plan_is_empty() {
         .map(|r| r.iter().filter_map(|x| x["command"].as_str()).collect())
         .unwrap_or_default();
     assert_eq!(commands, ["deploy", "deploy", "apply"], "{records:#}");
+    assert!(
+        records[0]["plan_digest"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("sha256:")),
+        "a deploy records the digest of the plan it applied: {records:#}"
+    );
 }
 
 #[tokio::test]
