@@ -6,7 +6,8 @@
 //! moto reports every ECS deployment COMPLETED at once (scripts/moto_server.py), so a
 //! deployment that fails on its own (tasks that never get healthy, the circuit breaker
 //! rolling back) cannot be shown here: the failed deploy below fails its UpdateService
-//! instead, which exercises the same rollback.
+//! instead, which exercises the same rollback; a code deploy fails one function's
+//! UpdateFunctionCode.
 
 use crate::support::moto::Moto;
 use crate::support::proxy::{is_mutating, Fault, Proxy, Rule};
@@ -313,4 +314,86 @@ async fn a_deploy_that_fails_is_rolled_back_and_the_file_is_left_as_it_was() {
         "{}",
         out(&history)
     );
+}
+
+#[tokio::test]
+async fn a_code_deploy_that_fails_part_way_puts_the_previous_code_back() {
+    let moto = Moto::start();
+    let p = Project::copy();
+    apply_dev(&p, &moto);
+    let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+    let functions = [
+        "bandup-dev-ai_worker-writing",
+        "bandup-dev-ai_worker-speaking",
+        "bandup-dev-ai_worker-flashcards",
+        "bandup-dev-ai_api_fn",
+    ];
+    let code_of = || async {
+        let mut out = Vec::new();
+        for f in functions {
+            let c = lambda
+                .get_function()
+                .function_name(f)
+                .send()
+                .await
+                .expect("function");
+            let sha = c
+                .configuration()
+                .and_then(|c| c.code_sha256())
+                .unwrap_or_default();
+            out.push(sha.to_string());
+        }
+        out
+    };
+    let before = code_of().await;
+    copy_dir(
+        &project_root().join("examples/workers/ai"),
+        &p.root().join("build/worker"),
+    );
+    let worker = p.root().join("build/worker/worker.py");
+    let text = std::fs::read_to_string(&worker).expect("worker.py");
+    std::fs::write(&worker, format!("{text}\n# broken release\n")).expect("write");
+    let file = env_file(&p);
+
+    // The writing worker's new code is refused however often it is sent; the other
+    // functions take theirs, and are put back.
+    let proxy = Proxy::start(&moto.endpoint, 1);
+    proxy.rule(
+        Rule::on("PUT /2015-03-31/functions/bandup-dev-ai_worker-writing/code")
+            .fault(Fault::ServerError)
+            .times(1000),
+    );
+    let o = run(
+        &p,
+        &proxy.endpoint,
+        &[
+            "deploy",
+            "--env",
+            "dev",
+            "writing",
+            "--code",
+            "build/worker",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(code(&o), 1, "{}\n{}", out(&o), err(&o));
+    assert!(
+        out(&o).contains("Rolling back to what environments/dev.yaml says"),
+        "{}",
+        out(&o)
+    );
+    assert!(out(&o).contains("Rollback complete!"), "{}", out(&o));
+    assert!(!out(&o).contains("version 1 published"), "{}", out(&o));
+    assert_eq!(
+        code_of().await,
+        before,
+        "every function runs the previous code"
+    );
+    assert_eq!(env_file(&p), file, "the environment file is left as it was");
+    let plan = run(
+        &p,
+        &moto.endpoint,
+        &["plan", "--env", "dev", "--detailed-exitcode"],
+    );
+    assert_eq!(code(&plan), 0, "{}", out(&plan));
 }
