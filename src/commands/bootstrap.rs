@@ -346,13 +346,7 @@ fn load_source(
         return Ok(Err(ExitCode::from(1)));
     }
     let text = read(&path)?;
-    let tree = config::yaml::parse(&file, &text).ok();
-    let mut ranges: Vec<Ipv4Net> = Vec::new();
-    for (_, net, _) in new_env::vpc_ranges(&stack, tree.as_ref()) {
-        if !ranges.contains(&net) {
-            ranges.push(net);
-        }
-    }
+    let ranges = new_env::vpc_nets(&stack);
     Ok(Ok(Source {
         env: from.to_string(),
         file,
@@ -416,10 +410,7 @@ fn differences(
         })
         .collect();
     if let Some(want) = a.vpc_cidr {
-        let ranges: Vec<Ipv4Net> = new_env::vpc_ranges(stack, None)
-            .into_iter()
-            .map(|(_, n, _)| n)
-            .collect();
+        let ranges = new_env::vpc_nets(stack);
         if !ranges.contains(&want) {
             let have: Vec<String> = ranges.iter().map(ToString::to_string).collect();
             out.push(format!(

@@ -22,11 +22,28 @@ pub(super) struct Header {
 }
 
 /// A VPC of one environment, for comparing environments' address ranges.
-struct EnvVpc {
-    addr: Addr,
-    net: ipnet::Ipv4Net,
+#[derive(Clone, Debug)]
+pub struct EnvVpc {
+    pub addr: Addr,
+    pub net: ipnet::Ipv4Net,
     /// Where the range was written (the environment's parameter, when it comes from one).
-    pos: Pos,
+    pub pos: Pos,
+}
+
+/// True when the two ranges share an address.
+pub fn overlaps(a: &ipnet::Ipv4Net, b: &ipnet::Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+/// The VPCs of the environment `opts` names, loaded on its own (the other environments
+/// are not looked at), with the problems of loading it.
+pub fn env_vpcs(
+    opts: &LoadOptions,
+    types: &dyn super::TypeInfo,
+) -> (Vec<EnvVpc>, super::Diagnostics) {
+    let mut l = Loader::new(types);
+    let vpcs = l.run(opts).map(|s| l.vpcs(&s)).unwrap_or_default();
+    (vpcs, l.diags)
 }
 
 impl Loader<'_> {
@@ -269,9 +286,7 @@ impl Loader<'_> {
     fn warn_overlaps(&mut self, ours: &[EnvVpc], theirs: &[EnvVpc], other: &str) -> Vec<String> {
         let mut related_sources = Vec::new();
         for vpc in ours {
-            for o in theirs.iter().filter(|o| {
-                o.net.contains(&vpc.net.network()) || vpc.net.contains(&o.net.network())
-            }) {
+            for o in theirs.iter().filter(|o| overlaps(&o.net, &vpc.net)) {
                 self.diags.push(
                     Diagnostic::warning(
                         vpc.pos.clone(),

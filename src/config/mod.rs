@@ -6,7 +6,7 @@
 mod conform;
 pub mod diagnostic;
 pub mod edit;
-mod environment;
+pub mod environment;
 mod eval;
 mod expr;
 mod files;

@@ -6,6 +6,8 @@
 
 use super::diagnostic::Pos;
 use super::edit::replace_scalars;
+use super::environment::env_vpcs;
+pub use super::environment::overlaps;
 use super::files::list_envs;
 use super::yaml::{self, Node, NodeKind};
 use super::{LoadOptions, TypeInfo};
@@ -48,56 +50,35 @@ pub fn env_ranges(
             env: Some(env.clone()),
             stack: None,
         };
-        let (loaded, diags) = super::load(&opts, types);
-        let file = format!("environments/{env}.yaml");
-        let tree = std::fs::read_to_string(root.join(&file))
-            .ok()
-            .and_then(|t| yaml::parse(&file, &t).ok());
-        let found = vpc_ranges(&loaded, tree.as_ref());
+        let (found, diags) = env_vpcs(&opts, types);
         if found.is_empty() {
             if let Some(d) = diags.items.iter().find(|d| d.is_error()) {
                 unknown.push((env.clone(), format!("{}: {}", d.pos, d.message)));
             }
         }
-        ranges.extend(found.into_iter().map(|(addr, net, pos)| EnvRange {
+        ranges.extend(found.into_iter().map(|v| EnvRange {
             env: env.clone(),
-            addr,
-            net,
-            pos,
+            addr: v.addr.to_string(),
+            net: v.net,
+            pos: v.pos,
         }));
     }
     (ranges, unknown)
 }
 
-/// The ranges of a loaded stack's `aws_vpc` resources: (address, range, where written).
-/// The place is the environment file's string holding that range when there is one
-/// (`tree`), else the stack's `cidr_block`.
-pub fn vpc_ranges(stack: &super::Stack, tree: Option<&Node>) -> Vec<(String, Ipv4Net, Pos)> {
-    stack
-        .resources
-        .iter()
-        .filter(|r| r.type_name == "aws_vpc")
-        .filter_map(|r| {
-            let net: Ipv4Net = r.props.get("cidr_block")?.as_str()?.parse().ok()?;
-            let pos = tree
-                .and_then(|t| find_cidr(t, &net))
-                .or_else(|| r.field_pos.get("cidr_block").cloned())
-                .unwrap_or_else(|| r.pos.clone());
-            Some((r.addr.to_string(), net, pos))
-        })
-        .collect()
-}
-
-/// The first string in `node` that is the range `net`.
-fn find_cidr(node: &Node, net: &Ipv4Net) -> Option<Pos> {
-    match &node.kind {
-        NodeKind::Str(s) => {
-            (s.parse::<Ipv4Net>().ok().as_ref() == Some(net)).then(|| node.pos.clone())
+/// The ranges of a loaded stack's `aws_vpc` resources.
+pub fn vpc_nets(stack: &super::Stack) -> Vec<Ipv4Net> {
+    let mut nets: Vec<Ipv4Net> = Vec::new();
+    for r in stack.resources.iter().filter(|r| r.type_name == "aws_vpc") {
+        let net = r
+            .props
+            .get("cidr_block")
+            .and_then(|c| c.as_str()?.parse().ok());
+        if let Some(net) = net.filter(|n| !nets.contains(n)) {
+            nets.push(net);
         }
-        NodeKind::Seq(items) => items.iter().find_map(|i| find_cidr(i, net)),
-        NodeKind::Map(entries) => entries.iter().find_map(|(_, v)| find_cidr(v, net)),
-        _ => None,
     }
+    nets
 }
 
 /// `s` as a VPC range: an IPv4 network in CIDR notation with no host bits set and a
@@ -119,11 +100,6 @@ pub fn parse_vpc_cidr(s: &str) -> Result<Ipv4Net, String> {
         ));
     }
     Ok(net)
-}
-
-/// True when the two ranges share an address.
-pub fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
-    a.contains(&b.network()) || b.contains(&a.network())
 }
 
 /// The project's environments, by name.
