@@ -7,7 +7,8 @@
 //! half-finished older run) are resolved here: the copy that matches the stack, then the
 //! one in use (what other live resources rely on), then the one of the larger (then
 //! older) group of linked resources, then the older one is kept; the others are deleted,
-//! with the reason. Nothing in use is replaced because of a duplicate.
+//! with the reason. Nothing in use is replaced because of a duplicate. Copies that share
+//! one id cannot be deleted apart: all of them go and the resource is created again.
 
 pub mod outputs;
 pub mod saved;
@@ -294,6 +295,7 @@ pub async fn plan(
                 extra: first.id.clone(),
             });
         }
+        let (found, dupes) = apart_by_id(found, dupes);
         for (l, why) in dupes {
             extra.push((res.type_name.clone(), l, res.deps.clone(), res.protect, why));
         }
@@ -769,6 +771,34 @@ fn keep_one(
         })
         .collect();
     (Some(kept.live), others)
+}
+
+/// Copies are deleted by id. When an extra copy has the kept copy's id, its delete could
+/// take the kept one instead (moto keeps two Lambda statements with one statement id,
+/// where AWS refuses the second, and removes the first it finds). Then no copy is kept:
+/// every copy goes, and the resource is created again once they are gone.
+fn apart_by_id(
+    found: Option<Live>,
+    mut dupes: Vec<(Live, String)>,
+) -> (Option<Live>, Vec<(Live, String)>) {
+    let Some(kept) = found else {
+        return (None, dupes);
+    };
+    let sharing = dupes.iter().filter(|(d, _)| d.id == kept.id).count();
+    if sharing == 0 {
+        return (Some(kept), dupes);
+    }
+    let why = format!(
+        "{} live copies of `{}` share the id {}, so a delete cannot tell them apart: every copy goes and it is created again",
+        sharing + 1,
+        kept.addr,
+        kept.id
+    );
+    for (_, reason) in &mut dupes {
+        reason.clone_from(&why);
+    }
+    dupes.insert(0, (kept, why));
+    (None, dupes)
 }
 
 /// The stack's resources by type: what types that cannot carry tags find theirs by.

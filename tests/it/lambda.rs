@@ -3,13 +3,15 @@
 //! code, architecture, reserved concurrency) and deleted; an unchanged rebuild of its
 //! code plans nothing; a mapping from a queue updated in place and replaced for another
 //! queue; a permission replaced when its source changes, beside a statement someone else
-//! added; lost answers to the calls that make each; the validation rules.
+//! added; two statements with one id, both removed; lost answers to the calls that make
+//! each; the validation rules.
 //!
 //! What moto cannot show (docs/emulator-gaps.md): a function is Active at once (AWS:
 //! Pending for seconds, and LastUpdateStatus InProgress after each update, both waited
 //! for) and never refuses an update as another is in progress (ResourceConflictException);
 //! a role just made is usable at once (AWS: "cannot be assumed by Lambda" for seconds);
-//! mappings are Enabled at once and gone at once (AWS: Creating, Updating, Deleting).
+//! mappings are Enabled at once and gone at once (AWS: Creating, Updating, Deleting); a
+//! second statement with an id already in the policy is added (AWS: "already exists").
 
 use crate::support::lifecycle::{apply_converges, change, changes, failures, live_id, plan_of};
 use crate::support::moto::{sdk_at, Moto};
@@ -517,6 +519,56 @@ async fn a_permission_is_replaced_when_its_source_changes_and_others_are_left_al
     );
     apply_converges(&gone, &p, &registry).await;
     assert_eq!(statement_ids(&lambda).await, ["manual-events"]);
+}
+
+#[tokio::test]
+async fn two_statements_with_one_id_are_both_removed_and_the_permission_added_once() {
+    // Two runs at once each add the statement. AWS refuses the second AddPermission
+    // (ResourceConflictException); moto appends it, and removes only the first statement
+    // of that id on RemovePermission. Deleting just the stale copy by its id could then
+    // take the right one: seen as a permission left pointing at a deleted API.
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let registry = bandup_infra::aws::registry(&sdk);
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let p = project(&with_permission(API_A));
+    apply_converges(&plan_of(&p, &registry, Mode::Normal).await, &p, &registry).await;
+    lambda
+        .add_permission()
+        .function_name("lt-default-ai")
+        .statement_id("lt-default-invoke")
+        .action("lambda:InvokeFunction")
+        .principal("apigateway.amazonaws.com")
+        .source_arn(API_B)
+        .send()
+        .await
+        .expect("add");
+
+    let planned = plan_of(&p, &registry, Mode::Normal).await;
+    let actions: Vec<Action> = planned
+        .resources
+        .iter()
+        .filter(|r| r.addr.as_str() == "invoke")
+        .map(|r| r.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [Action::Create, Action::Delete, Action::Delete],
+        "{:#?}",
+        changes(&planned)
+    );
+    apply_converges(&planned, &p, &registry).await;
+    assert_eq!(statement_ids(&lambda).await, ["lt-default-invoke"]);
+    let policy = lambda
+        .get_policy()
+        .function_name("lt-default-ai")
+        .send()
+        .await
+        .expect("policy");
+    assert!(
+        policy.policy().unwrap_or_default().contains("abc123"),
+        "{policy:?}"
+    );
 }
 
 fn project_worker_only() -> &'static str {
