@@ -423,15 +423,19 @@ fn with_permission(source: &str) -> String {
 const API_A: &str = "arn:aws:execute-api:eu-west-2:123456789012:abc123/*";
 const API_B: &str = "arn:aws:execute-api:eu-west-2:123456789012:def456/*/POST/jobs";
 
-async fn statement_ids(lambda: &aws_sdk_lambda::Client) -> Vec<String> {
+/// The function's resource policy document, as text.
+async fn policy_of(lambda: &aws_sdk_lambda::Client) -> String {
     let policy = lambda
         .get_policy()
         .function_name("lt-default-ai")
         .send()
         .await
         .expect("policy");
-    let doc: serde_json::Value =
-        serde_json::from_str(policy.policy().unwrap_or("{}")).expect("json");
+    policy.policy().unwrap_or("{}").to_string()
+}
+
+async fn statement_ids(lambda: &aws_sdk_lambda::Client) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_str(&policy_of(lambda).await).expect("json");
     let mut sids: Vec<String> = doc["Statement"]
         .as_array()
         .map(|l| {
@@ -499,16 +503,8 @@ async fn a_permission_is_replaced_when_its_source_changes_and_others_are_left_al
         statement_ids(&lambda).await,
         ["lt-default-invoke", "manual-events"]
     );
-    let policy = lambda
-        .get_policy()
-        .function_name("lt-default-ai")
-        .send()
-        .await
-        .expect("policy");
-    assert!(
-        policy.policy().unwrap_or_default().contains("def456"),
-        "{policy:?}"
-    );
+    let policy = policy_of(&lambda).await;
+    assert!(policy.contains("def456"), "{policy}");
 
     // Removed from the stack: only ours goes.
     std::fs::write(stack_file(&p), project_worker_only()).expect("write");
@@ -559,16 +555,8 @@ async fn two_statements_with_one_id_are_both_removed_and_the_permission_added_on
     );
     apply_converges(&planned, &p, &registry).await;
     assert_eq!(statement_ids(&lambda).await, ["lt-default-invoke"]);
-    let policy = lambda
-        .get_policy()
-        .function_name("lt-default-ai")
-        .send()
-        .await
-        .expect("policy");
-    assert!(
-        policy.policy().unwrap_or_default().contains("abc123"),
-        "{policy:?}"
-    );
+    let policy = policy_of(&lambda).await;
+    assert!(policy.contains("abc123"), "{policy}");
 }
 
 fn project_worker_only() -> &'static str {
